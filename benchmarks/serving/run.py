@@ -1,0 +1,204 @@
+"""Serving benchmark: (a) serving batched, (b) serving unbatched, (c) LitServe batched, (d) the limit.
+
+One run, one client, one machine. For each reference model the limit (d) is the TorchScript artifact's
+forward in a loop with batch = concurrency; then each server is started, checked for correct outputs,
+and driven at each concurrency. Prints a table and the ratios; optionally writes JSON.
+
+    python -m benchmarks.serving.run            # full run, ~6 min
+    python -m benchmarks.serving.run --quick    # ~2 min, same shape, noisier
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+import torch
+
+from . import client, models, servers
+from .servers import HOST, KINDS
+
+RESULTS = Path(__file__).parent / "results" / "latest.json"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    cpus = sorted(os.sched_getaffinity(0))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="short windows (duration 1.5 s, warmup 0.5 s)")
+    parser.add_argument("--models", nargs="+", default=list(models.BUILDERS), choices=list(models.BUILDERS))
+    parser.add_argument("--servers", nargs="+", default=list(KINDS), choices=list(KINDS))
+    parser.add_argument("--concurrency", nargs="+", type=int, default=[1, 8, 32, 64])
+    parser.add_argument("--duration", type=float, help="measured seconds per cell (default 8, quick 1.5)")
+    parser.add_argument("--warmup", type=float, help="unmeasured seconds before each cell (default 2, quick 0.5)")
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads, servers and limit")
+    parser.add_argument("--server-cpus", default=",".join(map(str, cpus[-1:])), help="CPU ids for servers and limit")
+    parser.add_argument("--client-cpus", default=",".join(map(str, cpus[:-1] or cpus)), help="CPU ids for the client")
+    parser.add_argument("--json", type=Path, help=f"write results here (full run default: {RESULTS})")
+    args = parser.parse_args(argv)
+    args.duration = args.duration or (1.5 if args.quick else 8.0)
+    args.warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 2.0)
+    args.server_cpus = {int(c) for c in args.server_cpus.split(",")}
+    args.client_cpus = {int(c) for c in args.client_cpus.split(",")}
+    if args.json is None and not args.quick:
+        args.json = RESULTS
+    return args
+
+
+def v2_payload(x: torch.Tensor, datatype: str) -> dict:
+    return {"inputs": [{"name": "input__0", "shape": list(x.shape), "datatype": datatype, "data": x.flatten().tolist()}]}
+
+
+def measure_limit(model: torch.jit.ScriptModule, spec: models.ModelSpec, batch: int, seconds: float, cpus: set[int]):
+    """(d): back-to-back forwards of one batch on the servers' CPUs; rows/s and per-forward latency."""
+    previous = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cpus)
+    try:
+        x = spec.example(batch, seed=1)
+        times = []
+        with torch.inference_mode():
+            model(x)
+            end = time.perf_counter() + seconds
+            while time.perf_counter() < end or len(times) < 3:
+                start = time.perf_counter()
+                model(x)
+                times.append((time.perf_counter() - start) * 1e3)
+    finally:
+        os.sched_setaffinity(0, previous)
+    times.sort()
+    return {
+        "throughput": batch * len(times) / (sum(times) / 1e3),
+        "p50_ms": statistics.median(times),
+        "p99_ms": times[min(len(times) - 1, round(0.99 * len(times)) - 1)],
+        "errors": 0,
+    }
+
+
+def check_outputs(server: servers.RunningServer, model, spec: models.ModelSpec) -> None:
+    """Refuse to benchmark a server whose answer differs from the model's own forward."""
+    x = spec.example(1, seed=2)
+    request = client.encode_request(HOST, server.port, f"/v2/models/{spec.name}/infer", v2_payload(x, spec.input_datatype))
+    status, body = asyncio.run(client.request_once(HOST, server.port, request))
+    if status != 200:
+        raise RuntimeError(f"{server.kind.label} answered {status}: {body[:300]!r}")
+    output = orjson.loads(body)["outputs"][0]
+    with torch.inference_mode():
+        expected = model(x)
+    got = torch.tensor(output["data"], dtype=torch.float32).reshape(output["shape"])
+    if got.shape != expected.shape or not torch.allclose(got, expected, atol=1e-4, rtol=1e-4):
+        raise RuntimeError(f"{server.kind.label} returned wrong outputs for {spec.name}")
+
+
+def run_server(kind, spec, model, args, workdir: Path) -> list[dict]:
+    server = servers.RunningServer(kind, spec.path, spec.name, args.server_cpus, args.threads, workdir / f"{kind.key}-{spec.name}.log")
+    rows = []
+    try:
+        server.wait_ready()
+        check_outputs(server, model, spec)
+        path = f"/v2/models/{spec.name}/infer"
+        bodies = [
+            client.encode_request(HOST, server.port, path, v2_payload(spec.example(1, seed=s), spec.input_datatype))
+            for s in range(16)
+        ]
+        for concurrency in args.concurrency:
+            result = asyncio.run(client.drive(HOST, server.port, bodies, concurrency, args.warmup, args.duration))
+            rows.append({
+                "model": spec.name, "server": kind.key, "label": kind.label, "concurrency": concurrency,
+                "throughput": result.throughput, "p50_ms": result.percentile(50), "p99_ms": result.percentile(99),
+                "errors": result.errors,
+            })  # fmt: skip
+            print(format_row(rows[-1]), flush=True)
+    finally:
+        server.stop()
+    return rows
+
+
+def format_row(row: dict) -> str:
+    return (
+        f"{row['label']:<20} {row['model']:<8} {row['concurrency']:>5} {row['throughput']:>10.1f}"
+        f" {row['p50_ms']:>9.2f} {row['p99_ms']:>9.2f} {row['errors']:>6}"
+    )
+
+
+def ratios(rows: list[dict]) -> list[dict]:
+    """a/d and a/c (throughput; p99, lower is better for a) and a/b throughput, per model and concurrency."""
+    index = {(r["model"], r["server"], r["concurrency"]): r for r in rows}
+    out = []
+    for model, concurrency in sorted({(r["model"], r["concurrency"]) for r in rows}):
+        a = index.get((model, "a", concurrency))
+        if a is None:
+            continue
+        entry = {"model": model, "concurrency": concurrency}
+        for key in "dcb":
+            other = index.get((model, key, concurrency))
+            if other and other["throughput"]:
+                entry[f"throughput_a/{key}"] = a["throughput"] / other["throughput"]
+                entry[f"p99_a/{key}"] = a["p99_ms"] / other["p99_ms"]
+        out.append(entry)
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    os.sched_setaffinity(0, args.client_cpus)
+    print(f"threads={args.threads} server_cpus={sorted(args.server_cpus)} client_cpus={sorted(args.client_cpus)}"
+          f" duration={args.duration}s warmup={args.warmup}s", flush=True)  # fmt: skip
+    header = f"{'server':<20} {'model':<8} {'conc':>5} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'errors':>6}"
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="serving-bench-") as tmp:
+        workdir = Path(tmp)
+        for name in args.models:
+            spec = models.BUILDERS[name](workdir)
+            model = torch.jit.load(str(spec.path)).eval()
+            print(header, flush=True)
+            for concurrency in args.concurrency:
+                limit = measure_limit(model, spec, concurrency, min(args.duration, 3.0), args.server_cpus)
+                rows.append({"model": name, "server": "d", "label": "limit (no HTTP)", "concurrency": concurrency, **limit})
+                print(format_row(rows[-1]), flush=True)
+            for key in args.servers:
+                rows.extend(run_server(KINDS[key], spec, model, args, workdir))
+    results = {"environment": environment(args), "rows": rows, "ratios": ratios(rows)}
+    print_ratios(results["ratios"])
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=1) + "\n")
+    return results
+
+
+def print_ratios(entries: list[dict]) -> None:
+    print(f"\n{'model':<8} {'conc':>5} {'thr a/d':>8} {'thr a/c':>8} {'p99 a/c':>8} {'thr a/b':>8} {'p99 a/b':>8}")
+    for e in entries:
+        cells = [e.get(k) for k in ("throughput_a/d", "throughput_a/c", "p99_a/c", "throughput_a/b", "p99_a/b")]
+        print(f"{e['model']:<8} {e['concurrency']:>5} " + " ".join(f"{c:>8.2f}" if c else f"{'-':>8}" for c in cells))
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.machine()
+
+
+def environment(args: argparse.Namespace) -> dict:
+    return {
+        "cpu": cpu_model(),
+        "cpus": os.cpu_count(),
+        "torch": torch.__version__,
+        "threads": args.threads,
+        "server_cpus": sorted(args.server_cpus),
+        "client_cpus": sorted(args.client_cpus),
+        "duration_s": args.duration,
+        "warmup_s": args.warmup,
+    }
+
+
+if __name__ == "__main__":
+    main()
