@@ -75,8 +75,8 @@ def _save(spec: ModelSpec, module: nn.Module) -> ModelSpec:
 
 
 def metadata_path(artifact: Path) -> Path:
-    """The metadata file the server looks for beside an artifact."""
-    return artifact.with_suffix(".json")
+    """The metadata file the server looks for beside an artifact: ``<artifact>.json``."""
+    return artifact.with_name(artifact.name + ".json")
 
 
 def build_encoder(directory: Path) -> ModelSpec:

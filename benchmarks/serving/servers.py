@@ -47,8 +47,8 @@ def free_port() -> int:
 
 
 def thread_env(threads: int) -> dict[str, str]:
-    """Environment pinning intra-op thread pools, for the servers and for the in-process limit."""
-    return {name: str(threads) for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TORCH_NUM_THREADS")}
+    """Environment fixing intra-op thread pools (OpenMP/MKL for any torch process; NUM_THREADS for serving)."""
+    return {name: str(threads) for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUM_THREADS")}
 
 
 class RunningServer:

@@ -1,0 +1,51 @@
+"""Smoke test of the serving benchmark harness: it builds, it talks to the real server, it reports numbers.
+
+Nothing here is timed: the assertions are about shapes, correctness and that a row is produced.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def bench(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))
+    return importlib.import_module("benchmarks.serving.models")
+
+
+@pytest.mark.parametrize(
+    ("name", "dtype", "row_in", "row_out"), [("encoder", torch.int64, (128,), (128,)), ("mlp", torch.float32, (1024,), (1024,))]
+)
+def test_reference_models_load_and_have_documented_shapes(bench, tmp_path, name, dtype, row_in, row_out):
+    spec = bench.BUILDERS[name](tmp_path)
+    model = torch.jit.load(str(spec.path))
+    x = spec.example(3)
+    assert x.dtype == dtype and tuple(x.shape) == (3, *row_in)
+    with torch.inference_mode():
+        assert tuple(model(x).shape) == (3, *row_out)
+    metadata = json.loads(bench.metadata_path(spec.path).read_text())
+    assert metadata["inputs"][0]["shape"] == [-1, *row_in]
+
+
+@pytest.mark.skipif(not (ROOT / "serving" / "__main__.py").exists(), reason="the serving package has not landed")
+def test_quick_run_against_our_server_reports_a_row(tmp_path):
+    out = tmp_path / "result.json"
+    args = ["--quick", "--models", "encoder", "--servers", "a", "--concurrency", "4"]
+    args += ["--duration", "0.5", "--warmup", "0.2", "--json", str(out)]
+    subprocess.run([sys.executable, "-m", "benchmarks.serving.run", *args], cwd=ROOT, check=True, timeout=120)
+    rows = json.loads(out.read_text())["rows"]
+    served = [r for r in rows if r["server"] == "a"]
+    assert len(served) == 1 and served[0]["concurrency"] == 4 and served[0]["errors"] == 0
+    assert served[0]["throughput"] > 0 and math.isfinite(served[0]["p99_ms"])
+    assert [r["server"] for r in rows] == ["d", "a"]
