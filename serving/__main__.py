@@ -1,0 +1,164 @@
+"""Process lifecycle: settings, model loading beside a live HTTP server, and a draining SIGTERM.
+
+uvicorn's own signal handling would stop the server as soon as SIGTERM arrives; here SIGTERM first turns
+readiness off and refuses new work, waits (up to the grace period) for every accepted request to be
+answered, and only then asks uvicorn to shut down. Exit code: 0 after a clean drain, 1 if the grace period
+ran out or the model could not be loaded, 2 for bad settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import torch
+import uvicorn
+
+from serving import config, logs
+from serving.app import ServerState, build_app
+from serving.batcher import Batcher, ModelError
+from serving.metrics import Metrics
+from serving.model import DeviceError, LoadError, load, resolve_device
+
+log = logging.getLogger("serving")
+T = TypeVar("T")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its signal handlers: SIGTERM is ours (see the module docstring)."""
+
+    def capture_signals(self):  # type: ignore[override]
+        import contextlib
+
+        return contextlib.nullcontext()
+
+
+def _in_daemon_thread(fn: Callable[[], T]) -> asyncio.Future:
+    """Run fn on a daemon thread: a model still loading must not keep the process alive after SIGTERM."""
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+
+    def settle(setter, value) -> None:
+        if not future.done():
+            setter(value)
+
+    def run() -> None:
+        try:
+            result = fn()
+        except BaseException as exc:  # handed to the awaiting coroutine
+            outcome = (future.set_exception, exc)
+        else:
+            outcome = (future.set_result, result)
+        try:
+            loop.call_soon_threadsafe(settle, *outcome)
+        except RuntimeError:  # the loop is already closed: the process is exiting
+            pass
+
+    threading.Thread(target=run, name="serving-loader", daemon=True).start()
+    return future
+
+
+async def _load(state: ServerState, device: torch.device) -> None:
+    settings = state.settings
+    started = time.perf_counter()
+    model = await _in_daemon_thread(lambda: load(settings.model_uri, settings.model_name, device))
+    load_seconds = time.perf_counter() - started
+    state.metrics.model_load_seconds.set(load_seconds)
+    batcher = Batcher(
+        model.predict, settings.max_batch_size, settings.max_queue_delay_ms / 1000.0,
+        settings.max_queue_depth, state.metrics,
+    )
+    batcher.start(asyncio.get_running_loop())
+    state.model, state.batcher = model, batcher
+
+    warmup = model.warmup_request()
+    if warmup is None:
+        log.warning("no input datatypes and shapes in the metadata: ready without a warm-up batch")
+    else:
+        result = await batcher.submit(warmup)
+        if isinstance(result, ModelError):
+            raise LoadError(f"warm-up batch built from the metadata failed: {result.message}")
+    state.ready = True
+    log.info("ready", extra={"fields": {
+        "model": model.name, "version": model.version, "platform": model.platform, "device": str(device),
+        "load_seconds": round(load_seconds, 3), "warmed_up": warmup is not None,
+        "startup_seconds": round(time.perf_counter() - started, 3),
+    }})
+
+
+async def _drain(state: ServerState, grace: float) -> bool:
+    """Refuse new work, then wait for accepted requests; True if all were answered within the grace period."""
+    state.draining = True
+    log.info("SIGTERM: draining", extra={"fields": {"in_flight": state.in_flight, "grace_s": grace}})
+    deadline = time.monotonic() + grace
+    while state.in_flight and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    if state.in_flight:
+        log.error("grace period over with requests unanswered", extra={"fields": {"in_flight": state.in_flight}})
+        return False
+    return True
+
+
+async def serve(settings: config.Settings, device: torch.device) -> int:
+    state = ServerState(settings, Metrics(settings.model_name))
+    server = _Server(uvicorn.Config(
+        build_app(state), host=settings.host, port=settings.port, loop="none", http="httptools",
+        lifespan="off", log_config=None, access_log=False, server_header=False,
+        timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_s)),
+    ))
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    server_task = asyncio.create_task(server.serve())
+    load_task = asyncio.create_task(_load(state, device))
+    stop_task = asyncio.create_task(stop.wait())
+    await asyncio.wait({server_task, load_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+
+    if load_task.done() and not stop_task.done():
+        if load_task.exception() is None:  # loaded: serve until SIGTERM or until the server stops by itself
+            await asyncio.wait({server_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+        else:
+            exc = load_task.exception()
+            log.error("cannot serve the model", exc_info=None if isinstance(exc, LoadError) else exc,
+                      extra={"fields": {"error": str(exc), "model_uri": settings.model_uri}})
+    if stop_task.done():
+        code = 0 if await _drain(state, settings.shutdown_grace_s) else 1
+    else:  # the model failed to load or the server stopped on its own
+        stop_task.cancel()
+        code = 1
+    server.should_exit = True
+    await server_task
+    if state.batcher is not None:
+        state.batcher.close(timeout=1.0)
+    log.info("exit", extra={"fields": {"code": code}})
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = config.parse(argv)
+    logs.configure(settings.log_level)
+    try:
+        device = resolve_device(settings.device)
+    except DeviceError as exc:
+        print(f"python -m serving: error: {exc}", file=sys.stderr)
+        return 2
+    if settings.num_threads:
+        torch.set_num_threads(settings.num_threads)
+    try:
+        import uvloop
+    except ImportError:  # the image has it; a bare checkout may not
+        return asyncio.run(serve(settings, device))
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(serve(settings, device))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""Starlette routes for the Open Inference Protocol (KServe V2) plus /metrics.
+
+Handlers never run torch: the infer handler parses and validates on the event loop, hands the request to
+the batcher and awaits its future, so the loop stays free while forward passes run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from serving import __version__
+from serving.batcher import Batcher, ModelError, QueueFull
+from serving.config import Settings
+from serving.metrics import CONTENT_TYPE, Metrics
+from serving.model import LoadedModel
+from serving.protocol import ProtocolError, encode_infer, parse_infer
+
+log = logging.getLogger("serving.access")
+JSON = "application/json"
+RETRY_AFTER = {"Retry-After": "1"}
+
+
+@dataclasses.dataclass
+class ServerState:
+    """Shared between the routes and the process lifecycle in __main__ (event loop thread only)."""
+
+    settings: Settings
+    metrics: Metrics
+    model: LoadedModel | None = None
+    batcher: Batcher | None = None
+    ready: bool = False  # loaded and warmed up
+    draining: bool = False  # SIGTERM received
+    in_flight: int = 0  # infer requests past the readiness check and not yet answered
+
+    @property
+    def serving(self) -> bool:
+        return self.ready and not self.draining
+
+    @property
+    def not_serving_reason(self) -> str:
+        return "shutting down" if self.draining else "the model is loading"
+
+
+def _json(doc: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(doc), status_code=status, headers=headers, media_type=JSON)
+
+
+def _error(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
+    return _json({"error": message}, status, headers)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise _BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def build_app(state: ServerState) -> ASGIApp:
+    settings, metrics = state.settings, state.metrics
+    name = settings.model_name
+
+    def unknown(request: Request) -> Response | None:
+        """404 for another model name or version; None when the path names the served model."""
+        params = request.path_params
+        if params["name"] != name:
+            return _error(f"unknown model {params['name']!r}; this server serves {name!r}", 404)
+        version = params.get("version")
+        if version is not None and (state.model is None or version != state.model.version):
+            return _error(f"unknown version {version!r} of model {name!r}", 404)
+        return None
+
+    async def live(request: Request) -> Response:
+        return _json({"live": True})
+
+    async def ready(request: Request) -> Response:
+        if not state.serving:
+            return _error(state.not_serving_reason, 503, RETRY_AFTER)
+        return _json({"ready": True})
+
+    async def server_metadata(request: Request) -> Response:
+        return _json({"name": "lepton-serving", "version": __version__, "extensions": []})
+
+    async def model_metadata(request: Request) -> Response:
+        if (missing := unknown(request)) is not None:
+            return missing
+        if state.model is None:
+            return _error(state.not_serving_reason, 503, RETRY_AFTER)
+        return _json(state.model.metadata())
+
+    async def model_ready(request: Request) -> Response:
+        if (missing := unknown(request)) is not None:
+            return missing
+        if not state.serving:
+            return _error(state.not_serving_reason, 503, RETRY_AFTER)
+        return _json({"name": name, "ready": True})
+
+    async def infer(request: Request) -> Response:
+        if (missing := unknown(request)) is not None:
+            metrics.count("", "not_found")
+            return missing
+        if not state.serving:
+            metrics.count(name, "not_ready")
+            return _error(state.not_serving_reason, 503, RETRY_AFTER)
+        state.in_flight += 1
+        try:
+            try:
+                body = await _read_body(request, settings.max_body_bytes)
+                parsed = parse_infer(body, state.model.inputs)
+            except _BodyTooLarge:
+                metrics.count(name, "bad_request")
+                # 400 as the contract says; close the connection rather than read the rest of the body.
+                return _error(
+                    f"request body exceeds {settings.max_body_bytes} bytes (--max-body-bytes / MAX_BODY_BYTES)",
+                    400, {"Connection": "close"},
+                )
+            except ProtocolError as exc:
+                metrics.count(name, "bad_request")
+                return _error(str(exc), 400)
+            try:
+                result = await state.batcher.submit(parsed)
+            except QueueFull:
+                metrics.count(name, "queue_full")
+                return _error("the request queue is full; retry later", 503, RETRY_AFTER)
+            if isinstance(result, ModelError):
+                metrics.count(name, "bad_request")
+                return _error(result.message, 400)
+            try:
+                payload = encode_infer(name, state.model.version, parsed, result)
+            except ProtocolError as exc:
+                metrics.count(name, "bad_request")
+                return _error(str(exc), 400)
+            metrics.count(name, "ok")
+            return Response(payload, media_type=JSON)
+        finally:
+            state.in_flight -= 1
+
+    async def prometheus(request: Request) -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return _error(exc.detail, exc.status_code, exc.headers)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        metrics.count(name, "error")
+        logging.getLogger("serving.app").exception("unhandled error on %s", request.url.path)
+        return _error("internal server error", 500)
+
+    model_paths = ("/v2/models/{name}", "/v2/models/{name}/versions/{version}")
+    routes = [
+        Route("/v2/health/live", live),
+        Route("/v2/health/ready", ready),
+        Route("/v2", server_metadata),
+        Route("/metrics", prometheus),
+    ]
+    for base in model_paths:
+        routes += [
+            Route(base, model_metadata),
+            Route(base + "/ready", model_ready),
+            Route(base + "/infer", infer, methods=["POST"]),
+        ]
+    app: ASGIApp = Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: server_error})
+    if log.isEnabledFor(logging.DEBUG):
+        app = AccessLog(app)
+    return app
+
+
+class AccessLog:
+    """One structured debug line per HTTP request; only installed at debug level, so free otherwise."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            log.debug(
+                "request",
+                extra={"fields": {
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                    "client": scope["client"][0] if scope.get("client") else None,
+                }},
+            )

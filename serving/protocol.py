@@ -1,0 +1,186 @@
+"""Open Inference Protocol (KServe V2) JSON: request parsing, validation and response encoding.
+
+Parsing turns each input's `data` into one numpy array with a single `np.asarray` call (no per-element
+Python work) and checks it against the declared shape, datatype and the model's metadata, so that by the
+time a request reaches the batcher it is known to be well-formed and only the model can still reject it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import orjson
+import torch
+
+DEFAULT_INPUT = "input__0"  # Triton's PyTorch naming convention
+
+
+@dataclasses.dataclass(frozen=True)
+class Datatype:
+    numpy: np.dtype
+    torch: torch.dtype
+    kinds: str  # numpy kinds accepted from JSON: no silent float->int or number->bool casts
+
+
+_INT_KINDS, _FLOAT_KINDS = "iu", "iuf"
+DATATYPES: dict[str, Datatype] = {
+    "BOOL": Datatype(np.dtype(np.bool_), torch.bool, "b"),
+    "UINT8": Datatype(np.dtype(np.uint8), torch.uint8, _INT_KINDS),
+    "INT8": Datatype(np.dtype(np.int8), torch.int8, _INT_KINDS),
+    "INT16": Datatype(np.dtype(np.int16), torch.int16, _INT_KINDS),
+    "INT32": Datatype(np.dtype(np.int32), torch.int32, _INT_KINDS),
+    "INT64": Datatype(np.dtype(np.int64), torch.int64, _INT_KINDS),
+    "FP16": Datatype(np.dtype(np.float16), torch.float16, _FLOAT_KINDS),
+    "FP32": Datatype(np.dtype(np.float32), torch.float32, _FLOAT_KINDS),
+    "FP64": Datatype(np.dtype(np.float64), torch.float64, _FLOAT_KINDS),
+    # numpy has no bfloat16: carried as float32 and converted by torch on the way in and out.
+    "BF16": Datatype(np.dtype(np.float32), torch.bfloat16, _FLOAT_KINDS),
+}
+TORCH_TO_DATATYPE = {dt.torch: name for name, dt in DATATYPES.items()}
+
+
+class ProtocolError(ValueError):
+    """The request is malformed: answered with 400 and the message."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TensorSpec:
+    name: str
+    datatype: str | None  # None: taken from the request (no metadata)
+    shape: tuple[int, ...] | None  # -1 for variable dims, dim 0 is the batch dim; None: any
+
+
+@dataclasses.dataclass(frozen=True)
+class InferRequest:
+    id: str | None
+    arrays: tuple[np.ndarray, ...]  # in the model's input order
+    datatypes: tuple[str, ...]
+    rows: int
+    key: tuple  # requests with equal keys can share a batch (same dtypes and trailing shapes)
+    outputs: tuple[str, ...] | None  # requested output names, None for all
+
+
+def _shape(value: Any, where: str) -> tuple[int, ...]:
+    if not isinstance(value, list) or not value:
+        raise ProtocolError(f"{where}: 'shape' must be a non-empty list (dimension 0 is the batch dimension)")
+    for dim in value:
+        if type(dim) is not int or dim < 0:
+            raise ProtocolError(f"{where}: 'shape' must hold non-negative integers, got {value!r}")
+    return tuple(value)
+
+
+def _array(data: Any, datatype: str, shape: tuple[int, ...], where: str) -> np.ndarray:
+    if not isinstance(data, list):
+        raise ProtocolError(f"{where}: 'data' must be a JSON array (flat or nested)")
+    dt = DATATYPES[datatype]
+    try:
+        array = np.asarray(data)
+    except (ValueError, TypeError) as exc:  # ragged nesting
+        raise ProtocolError(f"{where}: 'data' is not a regular array: {exc}") from None
+    expected = 1
+    for dim in shape:
+        expected *= dim
+    if array.size != expected:
+        raise ProtocolError(f"{where}: shape {list(shape)} needs {expected} elements, 'data' has {array.size}")
+    if array.size and array.dtype.kind not in dt.kinds:
+        kind = {"b": "booleans", "i": "integers", "u": "integers", "f": "numbers"}.get(array.dtype.kind, "non-numbers")
+        raise ProtocolError(f"{where}: 'data' holds {kind}, which is not valid for datatype {datatype}")
+    if dt.numpy.kind in "iu" and array.size and array.dtype != dt.numpy:
+        info = np.iinfo(dt.numpy)
+        if array.min() < info.min or array.max() > info.max:
+            raise ProtocolError(f"{where}: 'data' has values outside the range of {datatype}")
+    return array.astype(dt.numpy, copy=False).reshape(shape)
+
+
+def parse_infer(body: bytes, inputs: Sequence[TensorSpec]) -> InferRequest:
+    """Parse and validate an inference request body against the model's input specs."""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ProtocolError(f"malformed JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise ProtocolError("the request body must be a JSON object")
+    request_id = doc.get("id")
+    if request_id is not None and not isinstance(request_id, str):
+        raise ProtocolError("'id' must be a string")
+    items = doc.get("inputs")
+    if not isinstance(items, list) or not items:
+        raise ProtocolError("'inputs' must be a non-empty list")
+
+    specs = {spec.name: spec for spec in inputs}
+    given: dict[str, tuple[np.ndarray, str]] = {}
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ProtocolError(f"inputs[{index}] must be an object")
+        name = item.get("name")
+        if not isinstance(name, str):
+            raise ProtocolError(f"inputs[{index}]: 'name' must be a string")
+        spec = specs.get(name)
+        if spec is None:
+            raise ProtocolError(f"unknown input {name!r}; the model takes {sorted(specs)}")
+        if name in given:
+            raise ProtocolError(f"input {name!r} given twice")
+        datatype = item.get("datatype")
+        if not isinstance(datatype, str) or datatype not in DATATYPES:
+            raise ProtocolError(f"input {name!r}: unsupported datatype {datatype!r}; supported: {sorted(DATATYPES)}")
+        if spec.datatype is not None and datatype != spec.datatype:
+            raise ProtocolError(f"input {name!r}: datatype {datatype} given, the model expects {spec.datatype}")
+        shape = _shape(item.get("shape"), f"input {name!r}")
+        if spec.shape is not None and (
+            len(shape) != len(spec.shape) or any(want not in (-1, got) for want, got in zip(spec.shape, shape))
+        ):
+            raise ProtocolError(f"input {name!r}: shape {list(shape)} does not match the model's {list(spec.shape)}")
+        given[name] = (_array(item.get("data"), datatype, shape, f"input {name!r}"), datatype)
+
+    missing = [name for name in specs if name not in given]
+    if missing:
+        raise ProtocolError(f"missing inputs {missing}")
+    ordered = [given[spec.name] for spec in inputs]
+    rows = ordered[0][0].shape[0]
+    if any(array.shape[0] != rows for array, _ in ordered):
+        raise ProtocolError("all inputs must have the same size in dimension 0 (the batch dimension)")
+
+    outputs = doc.get("outputs")
+    if outputs is not None:
+        if not isinstance(outputs, list) or not all(isinstance(o, dict) and isinstance(o.get("name"), str) for o in outputs):
+            raise ProtocolError("'outputs' must be a list of objects with a 'name'")
+        outputs = tuple(o["name"] for o in outputs)
+    return InferRequest(
+        id=request_id,
+        arrays=tuple(array for array, _ in ordered),
+        datatypes=tuple(datatype for _, datatype in ordered),
+        rows=rows,
+        key=tuple((datatype, array.shape[1:]) for array, datatype in ordered),
+        outputs=outputs,
+    )
+
+
+def encode_infer(
+    model_name: str,
+    model_version: str | None,
+    request: InferRequest,
+    outputs: Sequence[tuple[str, str, np.ndarray]],
+) -> bytes:
+    """Encode the response; numpy arrays go straight to orjson (no Python lists)."""
+    if request.outputs is not None:
+        available = {name for name, _, _ in outputs}
+        unknown = [name for name in request.outputs if name not in available]
+        if unknown:
+            raise ProtocolError(f"unknown outputs requested {unknown}; the model returns {sorted(available)}")
+        outputs = [output for output in outputs if output[0] in request.outputs]
+    doc: dict[str, Any] = {"model_name": model_name}
+    if model_version is not None:
+        doc["model_version"] = model_version
+    if request.id is not None:
+        doc["id"] = request.id
+    encoded = []
+    for name, datatype, array in outputs:
+        flat = np.ascontiguousarray(array).reshape(-1)
+        if flat.dtype == np.float16:  # orjson serialises float16 only via float32 (exact)
+            flat = flat.astype(np.float32)
+        encoded.append({"name": name, "datatype": datatype, "shape": list(array.shape), "data": flat})
+    doc["outputs"] = encoded
+    return orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY)
