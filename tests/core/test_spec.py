@@ -1,0 +1,161 @@
+"""The platform spec rejects bad configs with the field path and what would be right."""
+
+import json
+
+import pytest
+
+from lepton_infra.spec import (
+    CellSpec,
+    PlatformSpec,
+    SpecError,
+    json_schema,
+    parse_platform_spec,
+)
+
+
+def minimal(**overrides):
+    spec = {
+        "environment": "dev",
+        "cells": [
+            {
+                "name": "aws-use1",
+                "region": "us-east-1",
+                "gpu_pools": [{"name": "l4", "accelerator": "l4", "capacity": "spot", "min_size": 0, "max_size": 2}],
+            }
+        ],
+        "models": [{"name": "classifier", "accelerator": "l4", "artifact": "classifier/v1/model.pt"}],
+    }
+    spec.update(overrides)
+    return spec
+
+
+def issues_of(data) -> dict[str, str]:
+    with pytest.raises(SpecError) as err:
+        parse_platform_spec(data)
+    return dict(err.value.issues)
+
+
+def test_a_minimal_spec_fills_secure_defaults():
+    spec = parse_platform_spec(minimal())
+    cell = spec.cells[0]
+    assert cell.data_lake.zones == ["raw", "curated", "features", "models"]
+    assert cell.mesh.mtls == "STRICT"
+    assert cell.network.availability_zones == 2
+    assert spec.private_endpoint(cell) is False
+    assert parse_platform_spec(minimal(protected=True)).private_endpoint(cell) is True
+
+
+def test_a_misspelt_key_names_the_path_and_the_allowed_keys():
+    data = minimal()
+    data["cells"][0]["gpu_pools"][0]["max_szie"] = 3
+    issues = issues_of(data)
+    message = issues["cells[0].gpu_pools[0].max_szie"]
+    assert "unknown key 'max_szie'" in message and "max_size" in message
+
+
+def test_min_greater_than_max_is_rejected_at_the_pool():
+    data = minimal()
+    data["cells"][0]["gpu_pools"][0].update(min_size=3, max_size=1)
+    issues = issues_of(data)
+    assert "min_size 3 is greater than max_size 1" in issues["cells[0].gpu_pools[0].min_size"]
+
+
+def test_desired_outside_the_range_is_rejected():
+    data = minimal()
+    data["cells"][0]["gpu_pools"][0].update(min_size=0, max_size=2, desired_size=5)
+    assert "[0, 2]" in issues_of(data)["cells[0].gpu_pools[0].desired_size"]
+
+
+def test_an_accelerator_aws_lacks_names_the_clouds_that_offer_it():
+    data = minimal(models=[])
+    data["cells"][0]["gpu_pools"][0]["accelerator"] = "a10"
+    message = issues_of(data)["cells[0].gpu_pools[0].accelerator"]
+    assert "not offered on aws" in message and "azure" in message
+
+
+def test_a_gpu_count_the_cloud_lacks_lists_the_counts_it_has():
+    data = minimal(models=[])
+    data["cells"][0]["gpu_pools"][0].update(accelerator="h100", gpus_per_node=4)
+    assert "1, 8 GPUs per node" in issues_of(data)["cells[0].gpu_pools[0].gpus_per_node"]
+
+
+def test_an_unknown_accelerator_lists_the_catalog():
+    data = minimal(models=[])
+    data["cells"][0]["gpu_pools"][0]["accelerator"] = "h200x"
+    assert "allowed: h100, a100-80gb" in issues_of(data)["cells[0].gpu_pools[0].accelerator"]
+
+
+@pytest.mark.parametrize("bad", ["Upper", "under_score", "-lead", "x" * 64])
+def test_names_must_be_dns_1123_labels(bad):
+    message = issues_of(minimal(environment=bad))["environment"]
+    assert "DNS-1123" in message
+
+
+def test_a_literal_field_lists_its_allowed_values():
+    data = minimal()
+    data["cells"][0]["gpu_pools"][0]["capacity"] = "reserved"
+    assert "'spot' or 'on-demand'" in issues_of(data)["cells[0].gpu_pools[0].capacity"]
+
+
+def test_a_model_needs_a_pool_with_its_accelerator():
+    data = minimal(models=[{"name": "llm", "accelerator": "h100", "artifact": "llm/model.pt"}])
+    assert "pools offer: l4" in issues_of(data)["models[0].accelerator"]
+
+
+def test_a_model_cannot_ask_for_more_gpus_than_a_node_has():
+    data = minimal(models=[{"name": "llm", "accelerator": "l4", "gpus": 2, "artifact": "llm/model.pt"}])
+    assert "at most 1" in issues_of(data)["models[0].gpus"]
+
+
+def test_models_need_the_models_zone():
+    data = minimal()
+    data["cells"][0]["data_lake"] = {"zones": ["raw"]}
+    assert "'models'" in issues_of(data)["cells[0].data_lake.zones"]
+
+
+def test_the_backup_region_must_differ_from_the_cell_region():
+    data = minimal()
+    data["cells"][0]["data_lake"] = {"backup": {"region": "us-east-1"}}
+    assert "must differ" in issues_of(data)["cells[0].data_lake.backup.region"]
+
+
+def test_a_canary_must_be_a_different_version():
+    data = minimal(models=[{"name": "m", "accelerator": "l4", "artifact": "a", "canary": {"version": "v1", "artifact": "b"}}])
+    assert "must differ" in issues_of(data)["models[0].canary.version"]
+
+
+def test_duplicate_names_are_rejected():
+    data = minimal()
+    data["cells"][0]["gpu_pools"].append(dict(data["cells"][0]["gpu_pools"][0]))
+    assert "more than once" in issues_of(data)["cells[0].gpu_pools[1].name"]
+
+
+def test_an_unsupported_kubernetes_version_lists_the_supported_ones():
+    data = minimal()
+    data["cells"][0]["cluster"] = {"kubernetes_version": "1.20"}
+    assert "'1.35'" in issues_of(data)["cells[0].cluster.kubernetes_version"]
+
+
+def test_every_problem_is_reported_at_once():
+    data = minimal(environment="Dev", tags="nope")
+    assert {"environment", "tags"} <= set(issues_of(data))
+
+
+def test_the_spec_accepts_a_json_string_as_pulumi_config_passes_it():
+    assert parse_platform_spec(json.dumps(minimal())).environment == "dev"
+    assert "not valid JSON" in issues_of("{not json")["<root>"]
+
+
+def test_the_json_schema_describes_the_stack_config_for_editors():
+    schema = json_schema()
+    assert schema["title"] == "lepton-platform:platform"
+    assert schema["additionalProperties"] is False
+    cell = schema["$defs"]["CellSpec"]
+    assert cell["additionalProperties"] is False and "gpu_pools" in cell["properties"]
+
+
+def test_spec_models_are_immutable():
+    spec = parse_platform_spec(minimal())
+    with pytest.raises(Exception):
+        spec.cells[0].name = "other"  # type: ignore[misc]
+    assert isinstance(spec, PlatformSpec) and isinstance(spec.cells[0], CellSpec)
