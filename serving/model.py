@@ -162,8 +162,7 @@ def load(uri: str, name: str, device: torch.device) -> LoadedModel:
     """Fetch the artifact (and `<artifact>.json` metadata if present) and deserialise it onto the device."""
     fs, path = _filesystem(uri)
     try:
-        with fs.open(path, "rb") as f:
-            blob = f.read()
+        blob = fs.cat_file(path)
     except FileNotFoundError:
         raise LoadError(f"{uri}: no such model artifact") from None
     except OSError as exc:
@@ -171,8 +170,7 @@ def load(uri: str, name: str, device: torch.device) -> LoadedModel:
 
     meta: dict[str, Any] = {}
     try:
-        with fs.open(path + METADATA_SUFFIX, "rb") as f:
-            raw = f.read()
+        raw = fs.cat_file(path + METADATA_SUFFIX)
     except FileNotFoundError:
         raw = None
     if raw is not None:
