@@ -428,16 +428,21 @@ def _run_in_fresh_context(program, config, project, stack, preview, inner, plan)
     import asyncio
 
     import pulumi
+    from pulumi.runtime.settings import SETTINGS
     from pulumi.runtime.stack import run_pulumi_func
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    # The SDK keeps outstanding output tasks on a process-wide set; a failed run would leave tasks of its closed
+    # loop there for the next run to wait on (pulumi.runtime.test clears it the same way).
+    SETTINGS.outputs.clear()
     try:
         pulumi.runtime.set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
         recording = _RecordingMocks(inner, plan)
         pulumi.runtime.set_mocks(recording, project=project, stack=stack, preview=preview, monitor=_recording_monitor(recording, plan))
         loop.run_until_complete(run_pulumi_func(lambda: _program_with_outputs(program)))
     finally:
+        SETTINGS.outputs.clear()
         loop.close()
         asyncio.set_event_loop(None)
     return plan
