@@ -1,0 +1,48 @@
+"""Small helpers the in-cluster components share: a labelled Namespace and a pinned Helm release."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import pulumi
+import pulumi_kubernetes.core.v1 as core
+from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
+
+# Long enough for images to pull on fresh GPU nodes; atomic rolls a failed install back instead of leaving it half-done.
+HELM_TIMEOUT_SECONDS = 900
+
+
+def namespace(parent: pulumi.Resource, name: str, labels: Mapping[str, str]) -> core.Namespace:
+    return core.Namespace(
+        name,
+        metadata={"name": name, "labels": dict(labels)},
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def release(
+    parent: pulumi.Resource,
+    name: str,
+    *,
+    chart: str,
+    repo: str,
+    version: str,
+    namespace: pulumi.Input[str],
+    values: Mapping[str, Any],
+    depends_on: Sequence[pulumi.Resource] = (),
+) -> Release:
+    """A helm.v3.Release pinned to ``version`` from ``repo``, installed atomically (rolled back on failure)."""
+    return Release(
+        name,
+        name=name,
+        chart=chart,
+        version=version,
+        repository_opts=RepositoryOptsArgs(repo=repo),
+        namespace=namespace,
+        values=dict(values),
+        atomic=True,
+        cleanup_on_fail=True,
+        timeout=HELM_TIMEOUT_SECONDS,
+        max_history=10,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
+    )

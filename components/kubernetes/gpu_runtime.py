@@ -1,0 +1,77 @@
+"""NVIDIA GPU runtime: the GPU operator, set up per cloud so GPU nodes advertise ``nvidia.com/gpu``.
+
+EKS (AL2023 NVIDIA AMIs), AKS and GKE ship the NVIDIA driver and container toolkit on their GPU nodes, so the
+operator runs with both disabled there and only adds the device plugin, GPU feature discovery and the DCGM exporter;
+on an existing (on-prem) cluster it installs driver and toolkit too (DESIGN.md, "GPU drivers").
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pulumi
+
+from lepton_infra.conventions import GPU_TAINT
+from lepton_infra.spec import ComponentArgs, GpuRuntimeSpec, parse_model
+
+from ._helm import namespace, release
+
+TOKEN = "lepton:kubernetes:NvidiaGpuRuntime"
+NAMESPACE = "gpu-operator"
+CHART = "gpu-operator"
+CHART_REPO = "https://helm.ngc.nvidia.com/nvidia"
+MANAGED_CLOUDS = ("aws", "azure", "gcp")
+
+
+class NvidiaGpuRuntimeArgs(ComponentArgs):
+    spec: GpuRuntimeSpec = GpuRuntimeSpec()
+    cloud: Literal["aws", "azure", "gcp", "existing"]
+
+
+def operator_values(cloud: str) -> dict[str, Any]:
+    """gpu-operator chart values (keys from the chart's values.yaml, github.com/NVIDIA/gpu-operator)."""
+    node_software = cloud not in MANAGED_CLOUDS
+    tolerations = [GPU_TAINT.toleration()]
+    return {
+        "driver": {"enabled": node_software},
+        "toolkit": {"enabled": node_software},
+        "devicePlugin": {"enabled": True},
+        "gfd": {"enabled": True},
+        "dcgmExporter": {"enabled": True},
+        # NFD labels nodes with their PCI devices; the operator schedules its operands by those labels.
+        "nfd": {"enabled": True},
+        "node-feature-discovery": {"worker": {"tolerations": tolerations}},
+        # Every operand DaemonSet must land on the tainted GPU nodes of the contract.
+        "daemonsets": {"tolerations": tolerations},
+    }
+
+
+class NvidiaGpuRuntime(pulumi.ComponentResource):
+    """The NVIDIA GPU operator in namespace gpu-operator (PSA privileged: its operands need host access)."""
+
+    namespace: pulumi.Output[str]
+    release_name: pulumi.Output[str]
+    release_status: pulumi.Output[str]
+
+    def __init__(self, name: str, args: NvidiaGpuRuntimeArgs | dict, opts: pulumi.ResourceOptions | None = None):
+        args = parse_model(NvidiaGpuRuntimeArgs, args)
+        super().__init__(TOKEN, name, None, opts)
+
+        # NVIDIA's install guide labels the namespace privileged: driver/toolkit/device-plugin pods use host paths.
+        ns = namespace(self, NAMESPACE, {"pod-security.kubernetes.io/enforce": "privileged"})
+        operator = release(
+            self,
+            CHART,
+            chart=CHART,
+            repo=CHART_REPO,
+            version=args.spec.gpu_operator_version,
+            namespace=ns.metadata.name,
+            values=operator_values(args.cloud),
+        )
+
+        self.namespace = ns.metadata.name
+        self.release_name = operator.name
+        self.release_status = operator.status.status
+        self.register_outputs(
+            {"namespace": self.namespace, "release_name": self.release_name, "release_status": self.release_status}
+        )
