@@ -47,6 +47,7 @@ class PlannedResource:
     retain_on_delete: bool
     provider: str | None
     dependencies: tuple[str, ...] = ()
+    ignore_changes: tuple[str, ...] = ()
 
     @property
     def parent_name(self) -> str | None:
@@ -177,6 +178,9 @@ def _ec2(prefix: str, kind: str):
         if kind == "elastic-ip":
             extra["publicIp"] = f"52.{int(_hex(name, 2), 16)}.{int(_hex(name + 'b', 2), 16)}.10"
             extra["allocationId"] = rid
+        if kind == "launch-template":
+            extra["latestVersion"] = 1
+            extra["defaultVersion"] = 1
         return rid, extra
 
     return handler
@@ -220,7 +224,11 @@ def _eks_child(kind: str):
     def handler(m, name, inputs, region):
         cluster = inputs.get("clusterName", "cluster")
         child = inputs.get("nodeGroupName") or inputs.get("addonName") or inputs.get("principalArn") or name
-        return f"{cluster}:{child}", {"arn": m.arn("eks", region, f"{kind}/{cluster}/{child}/{_hex(name, 8)}"), "status": "ACTIVE"}
+        extra = {"arn": m.arn("eks", region, f"{kind}/{cluster}/{child}/{_hex(name, 8)}"), "status": "ACTIVE"}
+        if kind == "nodegroup":
+            # EKS names a managed node group's Auto Scaling group eks-<nodegroup>-<uuid>.
+            extra["resources"] = [{"autoscalingGroups": [{"name": f"eks-{child}-{_hex(name, 8)}-{_hex(name + 'u', 4)}"}]}]
+        return f"{cluster}:{child}", extra
 
     return handler
 
@@ -392,6 +400,7 @@ def _recording_monitor(mocks, plan: OfflinePlan):
                         retain_on_delete=bool(request.retainOnDelete),
                         provider=request.provider or None,
                         dependencies=tuple(request.dependencies),
+                        ignore_changes=tuple(request.ignoreChanges),
                     )
                 )
             return response
@@ -412,14 +421,16 @@ def run(
     stack: str = "dev",
     preview: bool = False,
     mocks: RealisticMocks | None = None,
+    plan: OfflinePlan | None = None,
 ) -> OfflinePlan:
     """Run ``program`` (a callable that declares resources) under mocks; return every registered resource.
 
     ``config`` maps full keys ("aws:region", "lepton-platform:platform") to values; structured values may be given
     as Python objects. Each run gets a fresh Pulumi runtime context, so runs do not leak into each other.
-    An exception raised by the program propagates after the runtime has settled.
+    An exception raised by the program propagates after the runtime has settled; pass your own ``plan`` to see
+    what had been registered by then (for example: nothing, when a config is rejected up front).
     """
-    plan = OfflinePlan()
+    plan = plan if plan is not None else OfflinePlan()
     inner = mocks or RealisticMocks(region=str((config or {}).get("aws:region", DEFAULT_REGION)))
     return contextvars.Context().run(_run_in_fresh_context, program, dict(config or {}), project, stack, preview, inner, plan)
 
