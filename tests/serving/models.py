@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import torch
@@ -59,7 +60,9 @@ SPIN_METADATA = {"inputs": [{"name": "input__0", "datatype": "FP32", "shape": [-
 
 
 def save_script(module: torch.nn.Module, path: Path, metadata: dict | None = None) -> Path:
-    torch.jit.script(module).save(str(path))
+    with warnings.catch_warnings():  # torch 2.13 deprecates TorchScript, but it is what we serve
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.script(module).save(str(path))
     if metadata is not None:
         Path(str(path) + ".json").write_text(json.dumps(metadata))
     return path
@@ -72,3 +75,14 @@ def save_export(module: torch.nn.Module, path: Path, example: torch.Tensor, meta
     if metadata is not None:
         Path(str(path) + ".json").write_text(json.dumps(metadata))
     return path
+
+
+class Linear(torch.nn.Module):
+    """Affine without the data-dependent check, so torch.export can trace it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.affine = Affine()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.linear(x, self.affine.weight, self.affine.bias)
