@@ -1,0 +1,20 @@
+from pathlib import Path
+
+import pytest
+
+from lepton_infra.offline import run_stack
+
+STACKS = Path(__file__).resolve().parents[2] / "stacks"
+
+
+@pytest.fixture(scope="session")
+def stack_plan():
+    """Each stack is run offline once per session; tests only read the plans."""
+    plans = {}
+
+    def get(stack: str):
+        if stack not in plans:
+            plans[stack] = run_stack(stack, STACKS)
+        return plans[stack]
+
+    return get

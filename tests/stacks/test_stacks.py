@@ -1,0 +1,178 @@
+"""The dev and prod stacks, run offline end to end: what `pulumi up --stack <env>` would stand up on AWS."""
+
+import pytest
+
+from lepton_infra.kubernetes_schema import kubernetes_objects, schema_errors
+from lepton_infra.offline import OfflinePlan, read_stack_config, run_stack
+from lepton_infra.spec import SpecError, parse_platform_spec
+
+from .conftest import STACKS
+
+STACK_NAMES = ["dev", "prod"]
+SPEC_KEY = "lepton-platform:platform"
+
+
+def spec_of(stack):
+    return parse_platform_spec(read_stack_config(stack, STACKS)[SPEC_KEY])
+
+
+def by_bucket(plan, type_):
+    return {r.inputs["bucket"]: r for r in plan.of_type(type_)}
+
+
+@pytest.mark.parametrize("stack", STACK_NAMES)
+def test_the_stack_registers_an_eks_cluster_per_cell(stack, stack_plan):
+    plan = stack_plan(stack)
+    clusters = plan.of_type("aws:eks/cluster:Cluster")
+    assert len(clusters) == len(spec_of(stack).cells)
+    assert clusters[0].inputs["accessConfig"]["authenticationMode"] == "API"
+
+
+@pytest.mark.parametrize("stack", STACK_NAMES)
+def test_gpu_node_groups_run_the_nvidia_ami_with_the_contract_taint_and_labels(stack, stack_plan):
+    pools = {p.name: p for p in spec_of(stack).cells[0].gpu_pools}
+    gpu_groups = [g for g in stack_plan(stack).of_type("aws:eks/nodeGroup:NodeGroup") if g.inputs.get("amiType") == "AL2023_x86_64_NVIDIA"]
+    assert len(gpu_groups) == len(pools)
+    for group in gpu_groups:
+        assert {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"} in group.inputs["taints"]
+        assert group.inputs["labels"]["lepton.ai/accelerator"] in {p.accelerator for p in pools.values()}
+        assert group.inputs["labels"]["nvidia.com/gpu.present"] == "true"
+
+
+def test_dev_pool_is_spot_l4_scaling_from_zero(stack_plan):
+    group = next(g for g in stack_plan("dev").of_type("aws:eks/nodeGroup:NodeGroup") if g.inputs.get("amiType") == "AL2023_x86_64_NVIDIA")
+    assert group.inputs["capacityType"] == "SPOT"
+    assert group.inputs["instanceTypes"] == ["g6.xlarge"]
+    assert group.inputs["scalingConfig"]["minSize"] == 0
+
+
+def test_prod_pool_is_on_demand_h100_x8(stack_plan):
+    group = next(g for g in stack_plan("prod").of_type("aws:eks/nodeGroup:NodeGroup") if g.inputs.get("amiType") == "AL2023_x86_64_NVIDIA")
+    assert group.inputs["capacityType"] == "ON_DEMAND"
+    assert group.inputs["instanceTypes"] == ["p5.48xlarge"]
+
+
+@pytest.mark.parametrize("stack", STACK_NAMES)
+def test_every_zone_bucket_is_kms_encrypted_with_a_customer_key_versioned_and_private(stack, stack_plan):
+    plan = stack_plan(stack)
+    zones = spec_of(stack).cells[0].data_lake.zones
+    key_arns = {k.outputs["arn"] for k in plan.of_type("aws:kms/key:Key")}
+    encryption = by_bucket(plan, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    versioning = by_bucket(plan, "aws:s3/bucketVersioning:BucketVersioning")
+    public_blocks = by_bucket(plan, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    zone_buckets = [
+        b.outputs["bucket"]
+        for b in plan.of_type("aws:s3/bucket:Bucket")
+        if b.provider == plan.of_type("aws:s3/bucket:Bucket")[0].provider and any(z in b.outputs["bucket"] for z in zones)
+    ]
+    for zone in zones:
+        assert any(zone in b for b in zone_buckets), f"no bucket for zone {zone}"
+    for bucket in zone_buckets:
+        rule = encryption[bucket].inputs["rules"][0]
+        assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
+        assert rule["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"] in key_arns
+        assert rule["bucketKeyEnabled"] is True
+        assert versioning[bucket].inputs["versioningConfiguration"]["status"] == "Enabled"
+        block = public_blocks[bucket].inputs
+        assert all(block[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+
+
+def test_prod_protects_every_bucket_and_key(stack_plan):
+    plan = stack_plan("prod")
+    data = plan.of_type("aws:s3/bucket:Bucket") + plan.of_type("aws:kms/key:Key")
+    assert data and all(r.protect and r.retain_on_delete for r in data)
+
+
+def test_dev_does_not_protect_its_buckets(stack_plan):
+    assert not any(r.protect for r in stack_plan("dev").of_type("aws:s3/bucket:Bucket"))
+
+
+def test_prod_replicates_every_zone_to_the_backup_region(stack_plan):
+    plan = stack_plan("prod")
+    zones = spec_of("prod").cells[0].data_lake.zones
+    assert len(plan.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")) == len(zones)
+
+
+def test_prod_cluster_endpoint_is_private_and_dev_is_public(stack_plan):
+    prod = stack_plan("prod").one("aws:eks/cluster:Cluster").inputs["vpcConfig"]
+    dev = stack_plan("dev").one("aws:eks/cluster:Cluster").inputs["vpcConfig"]
+    assert prod["endpointPublicAccess"] is False and prod["endpointPrivateAccess"] is True
+    assert dev["endpointPublicAccess"] is True
+
+
+@pytest.mark.parametrize("stack", STACK_NAMES)
+def test_each_model_reads_the_lake_through_an_irsa_role(stack, stack_plan):
+    plan = stack_plan(stack)
+    accounts = {sa.inputs["metadata"]["name"]: sa for sa in plan.of_type("kubernetes:core/v1:ServiceAccount")}
+    roles = {r.outputs["arn"]: r for r in plan.of_type("aws:iam/role:Role")}
+    for model in spec_of(stack).models:
+        role_arn = accounts[model.name].inputs["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+        trust = roles[role_arn].inputs["assumeRolePolicy"]
+        assert "sts:AssumeRoleWithWebIdentity" in trust
+        assert f"system:serviceaccount:models:{model.name}" in trust
+
+
+@pytest.mark.parametrize("stack", STACK_NAMES)
+def test_istio_base_and_istiod_are_helm_releases_and_mtls_is_strict(stack, stack_plan):
+    plan = stack_plan(stack)
+    charts = {r.inputs["chart"] for r in plan.of_type("kubernetes:helm.sh/v3:Release")}
+    assert {"base", "istiod", "gpu-operator"} <= charts
+    peer = plan.one("kubernetes:security.istio.io/v1:PeerAuthentication")
+    assert peer.inputs["metadata"]["namespace"] == "istio-system"
+    assert peer.inputs["spec"]["mtls"]["mode"] == "STRICT"
+
+
+@pytest.mark.parametrize("stack", STACK_NAMES)
+def test_model_deployments_request_gpus_tolerate_the_taint_and_select_the_accelerator(stack, stack_plan):
+    plan = stack_plan(stack)
+    models = {m.name: m for m in spec_of(stack).models}
+    deployments = plan.of_type("kubernetes:apps/v1:Deployment")
+    assert deployments
+    for deployment in deployments:
+        model = models[deployment.inputs["metadata"]["labels"]["app"]]
+        pod = deployment.inputs["spec"]["template"]["spec"]
+        assert pod["nodeSelector"]["lepton.ai/accelerator"] == model.accelerator
+        assert {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"} in pod["tolerations"]
+        assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] in (model.gpus, str(model.gpus))
+
+
+@pytest.mark.parametrize("stack", STACK_NAMES)
+def test_the_serving_image_is_built_and_pushed_to_the_cells_ecr_repository(stack, stack_plan):
+    plan = stack_plan(stack)
+    repo = plan.one("aws:ecr/repository:Repository")
+    image = plan.one("docker-build:index:Image")
+    assert image.inputs["push"] is True
+    assert all(tag.startswith(repo.outputs["repositoryUrl"] + ":") for tag in image.inputs["tags"])
+    deployment = plan.of_type("kubernetes:apps/v1:Deployment")[0]
+    assert deployment.inputs["spec"]["template"]["spec"]["containers"][0]["image"] == image.outputs["ref"]
+
+
+@pytest.mark.parametrize("stack", STACK_NAMES)
+def test_every_kubernetes_object_passes_the_kubernetes_schema_strictly(stack, stack_plan):
+    plan = stack_plan(stack)
+    version = spec_of(stack).cells[0].cluster.kubernetes_version
+    objects = kubernetes_objects(plan)
+    errors, custom = schema_errors(objects, version)
+    assert errors == []
+    assert len(objects) > len(custom) > 0
+    assert {r.inputs["apiVersion"].split("/")[0] for r in custom} <= {"security.istio.io", "networking.istio.io"}
+
+
+@pytest.mark.parametrize(
+    "break_it,field",
+    [
+        (lambda s: s["cells"][0]["gpu_pools"][0].update(max_szie=3), "cells[0].gpu_pools[0].max_szie"),
+        (lambda s: s["cells"][0]["gpu_pools"][0].update(min_size=5, max_size=1), "cells[0].gpu_pools[0].min_size"),
+        (lambda s: s["cells"][0]["gpu_pools"][0].update(accelerator="a10"), "cells[0].gpu_pools[0].accelerator"),
+    ],
+    ids=["misspelt-key", "min-over-max", "accelerator-aws-lacks"],
+)
+def test_a_bad_config_fails_before_any_resource_exists(break_it, field):
+    config = read_stack_config("dev", STACKS)
+    spec = config[SPEC_KEY]
+    break_it(spec)
+    plan = OfflinePlan()
+    with pytest.raises(SpecError) as err:
+        run_stack("dev", STACKS, config_overrides={SPEC_KEY: spec}, plan=plan)
+    assert field in dict(err.value.issues)
+    assert plan.resources == []
