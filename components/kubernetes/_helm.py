@@ -12,9 +12,14 @@ from pulumi_kubernetes.helm.v3 import Release, RepositoryOptsArgs
 HELM_TIMEOUT_SECONDS = 900
 
 
+def child_name(parent: pulumi.Resource, suffix: str) -> str:
+    """Logical name of a child: prefixed with its component's name, so two cells' components never share a URN."""
+    return f"{parent.pulumi_resource_name}-{suffix}"
+
+
 def namespace(parent: pulumi.Resource, name: str, labels: Mapping[str, str]) -> core.Namespace:
     return core.Namespace(
-        name,
+        child_name(parent, name),
         metadata={"name": name, "labels": dict(labels)},
         opts=pulumi.ResourceOptions(parent=parent),
     )
@@ -33,7 +38,7 @@ def release(
 ) -> Release:
     """A helm.v3.Release pinned to ``version`` from ``repo``, installed atomically (rolled back on failure)."""
     return Release(
-        name,
+        child_name(parent, name),
         name=name,
         chart=chart,
         version=version,

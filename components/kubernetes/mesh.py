@@ -16,7 +16,7 @@ from pulumi_kubernetes.apiextensions import CustomResource
 
 from lepton_infra.spec import ComponentArgs, DnsLabel, MeshSpec, parse_model
 
-from ._helm import namespace, release
+from ._helm import child_name, namespace, release
 
 TOKEN = "lepton:kubernetes:IstioMesh"
 CHART_REPO = "https://istio-release.storage.googleapis.com/charts"
@@ -108,7 +108,7 @@ class IstioMesh(pulumi.ComponentResource):
 
         # The CRD comes from base; istiod's validating webhook must be up to admit the object.
         self.peer_authentication = CustomResource(
-            "mesh-mtls",
+            child_name(self, "mesh-mtls"),
             api_version="security.istio.io/v1",
             kind="PeerAuthentication",
             metadata={"name": "default", "namespace": NAMESPACE},

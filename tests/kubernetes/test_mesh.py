@@ -19,6 +19,11 @@ def mesh(**overrides):
     return run(lambda: IstioMesh("mesh", mesh_args(**overrides)))
 
 
+def namespace_named(plan, name):
+    (found,) = [r for r in plan.of_type("kubernetes:core/v1:Namespace") if r.inputs["metadata"]["name"] == name]
+    return found
+
+
 def release_of(plan, chart):
     (found,) = [r for r in plan.of_type(RELEASE) if r.inputs["chart"] == chart]
     return found
@@ -70,7 +75,7 @@ def test_outbound_traffic_defaults_to_allow_any():
 
 
 def test_istio_system_is_labelled_with_its_network_and_allows_the_cni_agent():
-    ns = mesh().one("kubernetes:core/v1:Namespace", "istio-system")
+    ns = namespace_named(mesh(), "istio-system")
     assert ns.inputs["metadata"]["labels"]["topology.istio.io/network"] == "net-use1"
     assert ns.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
     assert release_of(mesh(), "istiod").inputs["namespace"] == "istio-system"
@@ -84,7 +89,7 @@ def test_cni_platform_is_passed_only_when_named():
 def test_ingress_gateway_runs_injected_in_its_own_namespace_after_istiod():
     plan = mesh()
     gateway = release_of(plan, "gateway")
-    ns = plan.one("kubernetes:core/v1:Namespace", "istio-ingress")
+    ns = namespace_named(plan, "istio-ingress")
     assert gateway.inputs["name"] == "istio-ingressgateway"
     assert gateway.inputs["namespace"] == "istio-ingress"
     assert ns.inputs["metadata"]["labels"] == {"istio-injection": "enabled"}
@@ -94,7 +99,7 @@ def test_ingress_gateway_runs_injected_in_its_own_namespace_after_istiod():
 def test_no_ingress_gateway_when_the_spec_turns_it_off():
     plan = mesh(spec={"ingress_gateway": False})
     assert "gateway" not in {r.inputs["chart"] for r in plan.of_type(RELEASE)}
-    assert [r.name for r in plan.of_type("kubernetes:core/v1:Namespace")] == ["istio-system"]
+    assert [r.inputs["metadata"]["name"] for r in plan.of_type("kubernetes:core/v1:Namespace")] == ["istio-system"]
 
 
 def test_mesh_wide_mtls_is_strict_in_istio_system_after_istiod():
@@ -122,6 +127,15 @@ def test_children_use_the_provider_given_to_the_component():
     kids = plan.descendants(plan.one("lepton:kubernetes:IstioMesh"))
     assert len(kids) == 7
     assert all(uses_provider(k, provider_of(plan)) for k in kids)
+
+
+def test_two_cells_meshes_coexist_in_one_stack():
+    def program():
+        IstioMesh("use1", mesh_args())
+        IstioMesh("euw1", mesh_args(cluster_name="prod-euw1", network="net-euw1"))
+
+    plan = run(program)
+    assert len({r.urn for r in plan.resources}) == len(plan.resources) == 16
 
 
 def test_outputs():
