@@ -1,0 +1,277 @@
+"""One model served from the serving image: Deployments per version, Service, autoscaling and Istio routing.
+
+The pod follows the hybrid contract (selects ``lepton.ai/accelerator``, tolerates the GPU taint, requests
+``nvidia.com/gpu``) and the ``restricted`` Pod Security Standard (non-root, no privilege escalation, all
+capabilities dropped, RuntimeDefault seccomp, read-only root filesystem). In a sidecar-injected namespace that needs
+the Istio CNI agent (IstioMesh installs it). The server's contract: V2 health endpoints, env configuration and a
+draining SIGTERM (serving/).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes.apps.v1 as apps
+import pulumi_kubernetes.autoscaling.v2 as autoscaling
+import pulumi_kubernetes.core.v1 as core
+import pulumi_kubernetes.policy.v1 as policy
+from pulumi_kubernetes.apiextensions import CustomResource
+from pydantic import Field
+
+from lepton_infra import conventions
+from lepton_infra.spec import ComponentArgs, DnsLabel, ModelSpec, PulumiInput, parse_model
+
+from ._helm import child_name
+
+TOKEN = "lepton:kubernetes:ModelDeployment"
+PORT = 8080
+USER_ID = 10001
+SHUTDOWN_GRACE_SECONDS = 30
+# Longer than the server's drain grace, so the kubelet never kills a pod that is still answering requests.
+TERMINATION_GRACE_SECONDS = 2 * SHUTDOWN_GRACE_SECONDS
+# Model load (download + to GPU) may take minutes: allow 10 s x 90 = 15 min before the startup probe gives up.
+STARTUP_FAILURE_THRESHOLD = 90
+
+
+class ModelDeploymentArgs(ComponentArgs):
+    model: ModelSpec
+    image: PulumiInput = Field(description="Full image reference, e.g. the serving image's ref with digest.")
+    namespace: DnsLabel = "models"
+    create_namespace: bool = True
+    model_uri_base: PulumiInput = Field(description="URI of the lake's models zone, e.g. s3://bucket.")
+    service_account_annotations: PulumiInput = Field(
+        default_factory=dict, description="Workload identity binding, e.g. eks.amazonaws.com/role-arn."
+    )
+    env: dict[str, str] = Field(default_factory=dict, description="Extra container environment, e.g. AWS_REGION.")
+
+
+def _probe(path: str, period: int, failure_threshold: int) -> dict[str, Any]:
+    return {
+        "http_get": {"path": path, "port": "http"},
+        "period_seconds": period,
+        "timeout_seconds": 5,
+        "failure_threshold": failure_threshold,
+    }
+
+
+def _container(args: ModelDeploymentArgs, artifact: str) -> dict[str, Any]:
+    model = args.model
+    env = {
+        "MODEL_NAME": model.name,
+        "PORT": str(PORT),
+        "MAX_BATCH_SIZE": str(model.max_batch_size),
+        "MAX_QUEUE_DELAY_MS": str(model.max_queue_delay_ms),
+        "SHUTDOWN_GRACE_S": str(SHUTDOWN_GRACE_SECONDS),
+        "DEVICE": "cuda",
+        **args.env,
+    }
+    model_uri = pulumi.Output.concat(args.model_uri_base, "/", artifact)
+    return {
+        "name": "server",
+        "image": args.image,
+        "env": [{"name": "MODEL_URI", "value": model_uri}] + [{"name": k, "value": v} for k, v in env.items()],
+        "ports": [{"name": "http", "container_port": PORT, "protocol": "TCP"}],
+        "resources": {
+            "requests": {"cpu": model.cpu, "memory": model.memory, conventions.GPU_RESOURCE: str(model.gpus)},
+            "limits": {"cpu": model.cpu, "memory": model.memory, conventions.GPU_RESOURCE: str(model.gpus)},
+        },
+        "startup_probe": _probe("/v2/health/ready", 10, STARTUP_FAILURE_THRESHOLD),
+        "readiness_probe": _probe("/v2/health/ready", 5, 3),
+        "liveness_probe": _probe("/v2/health/live", 10, 3),
+        "security_context": {
+            "run_as_non_root": True,
+            "run_as_user": USER_ID,
+            "run_as_group": USER_ID,
+            "allow_privilege_escalation": False,
+            "read_only_root_filesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+            "seccomp_profile": {"type": "RuntimeDefault"},
+        },
+        "volume_mounts": [{"name": "dshm", "mount_path": "/dev/shm"}, {"name": "tmp", "mount_path": "/tmp"}],
+    }
+
+
+def _pod_spec(args: ModelDeploymentArgs, service_account: pulumi.Input[str], artifact: str, labels: dict) -> dict:
+    model = args.model
+    return {
+        "service_account_name": service_account,
+        "termination_grace_period_seconds": TERMINATION_GRACE_SECONDS,
+        "node_selector": conventions.gpu_node_selector(model.accelerator),
+        "tolerations": [conventions.GPU_TAINT.toleration()],
+        "security_context": {
+            "run_as_non_root": True,
+            "run_as_user": USER_ID,
+            "run_as_group": USER_ID,
+            "fs_group": USER_ID,
+            "seccomp_profile": {"type": "RuntimeDefault"},
+        },
+        "containers": [_container(args, artifact)],
+        "volumes": [
+            # PyTorch data loaders and NCCL use shared memory; the runtime's default /dev/shm is 64 MiB.
+            {"name": "dshm", "empty_dir": {"medium": "Memory", "size_limit": model.shm_size}},
+            {"name": "tmp", "empty_dir": {"size_limit": "1Gi"}},
+        ],
+        # Spread replicas over nodes so one node loss does not take the whole model down.
+        "topology_spread_constraints": [
+            {
+                "max_skew": 1,
+                "topology_key": "kubernetes.io/hostname",
+                "when_unsatisfiable": "ScheduleAnyway",
+                "label_selector": {"match_labels": labels},
+            }
+        ],
+    }
+
+
+class ModelDeployment(pulumi.ComponentResource):
+    """A model's serving workload: per-version Deployments, Service, HPA, PDB, DestinationRule and VirtualService."""
+
+    namespace: pulumi.Output[str]
+    service_name: pulumi.Output[str]
+    host: pulumi.Output[str]
+    deployment_names: pulumi.Output[list[str]]
+
+    def __init__(self, name: str, args: ModelDeploymentArgs | dict, opts: pulumi.ResourceOptions | None = None):
+        args = parse_model(ModelDeploymentArgs, args)
+        super().__init__(TOKEN, name, None, opts)
+        model, ns = args.model, args.namespace
+        child = pulumi.ResourceOptions(parent=self)
+
+        if args.create_namespace:
+            namespace = core.Namespace(
+                child_name(self, "ns"),
+                metadata={
+                    "name": ns,
+                    "labels": {"istio-injection": "enabled", "pod-security.kubernetes.io/enforce": "restricted"},
+                },
+                opts=child,
+            )
+            ns_name: pulumi.Input[str] = namespace.metadata.name
+        else:
+            ns_name = ns
+
+        def meta(obj_name: str, **extra: Any) -> dict[str, Any]:
+            return {"name": obj_name, "namespace": ns_name, "labels": {"app": model.name}, **extra}
+
+        service_account = core.ServiceAccount(
+            child_name(self, "sa"),
+            metadata=meta(model.name, annotations=args.service_account_annotations),
+            opts=child,
+        )
+
+        versions = [(model.version, model.artifact, model.replicas.desired)]
+        if model.canary:
+            versions.append((model.canary.version, model.canary.artifact, 1))
+        deployments = []
+        for version, artifact, replicas in versions:
+            labels = {"app": model.name, "version": version}
+            deployments.append(
+                apps.Deployment(
+                    child_name(self, version),
+                    metadata={**meta(f"{model.name}-{version}"), "labels": labels},
+                    spec={
+                        "replicas": replicas,
+                        "selector": {"match_labels": labels},
+                        "strategy": {"type": "RollingUpdate", "rolling_update": {"max_surge": 1, "max_unavailable": 0}},
+                        "template": {
+                            "metadata": {"labels": labels},
+                            "spec": _pod_spec(args, service_account.metadata.name, artifact, labels),
+                        },
+                    },
+                    # The HPA owns the replica count after creation; Pulumi must not reset it on every update.
+                    opts=pulumi.ResourceOptions(
+                        parent=self, ignore_changes=["spec.replicas"] if version == model.version else None
+                    ),
+                )
+            )
+        stable = deployments[0]
+
+        service = core.Service(
+            child_name(self, "svc"),
+            metadata=meta(model.name),
+            spec={
+                "selector": {"app": model.name},
+                # Istio picks the protocol from the port name / appProtocol.
+                "ports": [{"name": "http", "port": PORT, "target_port": "http", "app_protocol": "http"}],
+            },
+            opts=child,
+        )
+
+        autoscaling.HorizontalPodAutoscaler(
+            child_name(self, "hpa"),
+            metadata=meta(f"{model.name}-{model.version}"),
+            spec={
+                "scale_target_ref": {"api_version": "apps/v1", "kind": "Deployment", "name": stable.metadata.name},
+                "min_replicas": model.replicas.min_size,
+                "max_replicas": model.replicas.max_size,
+                "metrics": [
+                    {
+                        "type": "Resource",
+                        "resource": {
+                            "name": "cpu",
+                            "target": {"type": "Utilization", "average_utilization": model.target_cpu_utilization},
+                        },
+                    }
+                ],
+            },
+            opts=child,
+        )
+
+        # maxUnavailable (not minAvailable 1): a single-replica model must not block node drains forever.
+        policy.PodDisruptionBudget(
+            child_name(self, "pdb"),
+            metadata=meta(model.name),
+            spec={"max_unavailable": 1, "selector": {"match_labels": {"app": model.name}}},
+            opts=child,
+        )
+
+        host = f"{model.name}.{ns}.svc.cluster.local"
+        routed = pulumi.ResourceOptions(parent=self, depends_on=[service])
+        CustomResource(
+            child_name(self, "dr"),
+            api_version="networking.istio.io/v1",
+            kind="DestinationRule",
+            metadata=meta(model.name),
+            spec={
+                "host": host,
+                "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}},
+                "subsets": [{"name": v, "labels": {"version": v}} for v, _, _ in versions],
+            },
+            opts=routed,
+        )
+        canary_weight = model.canary.weight if model.canary else 0
+        weights = {model.version: 100 - canary_weight}
+        if model.canary:
+            weights[model.canary.version] = canary_weight
+        CustomResource(
+            child_name(self, "vs"),
+            api_version="networking.istio.io/v1",
+            kind="VirtualService",
+            metadata=meta(model.name),
+            spec={
+                "hosts": [host],
+                "http": [
+                    {
+                        "route": [
+                            {"destination": {"host": host, "subset": v, "port": {"number": PORT}}, "weight": w}
+                            for v, w in weights.items()
+                        ]
+                    }
+                ],
+            },
+            opts=routed,
+        )
+
+        self.namespace = pulumi.Output.from_input(ns_name)
+        self.service_name = service.metadata.name
+        self.host = pulumi.Output.from_input(host)
+        self.deployment_names = pulumi.Output.all(*[d.metadata.name for d in deployments])
+        self.register_outputs(
+            {
+                "namespace": self.namespace,
+                "service_name": self.service_name,
+                "host": self.host,
+                "deployment_names": self.deployment_names,
+            }
+        )
