@@ -1,0 +1,114 @@
+"""Back-pressure and shutdown under load, with a model whose forward takes as long as the test asks."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+import time
+
+import httpx
+import pytest
+
+import models
+from conftest import metric
+
+INFER = "/v2/models/m/infer"
+
+
+def spin(steps: int) -> dict:
+    return {"inputs": [{"name": "input__0", "datatype": "FP32", "shape": [1, 128], "data": [steps] + [0] * 127}]}
+
+
+def steps_for(server, seconds: float) -> int:
+    """Calibrate: forward steps that take about `seconds` on this machine right now."""
+    started = time.perf_counter()
+    assert httpx.post(server.url + INFER, json=spin(20000), timeout=30).status_code == 200
+    per_step = (time.perf_counter() - started) / 20000
+    return max(1, int(seconds / per_step))
+
+
+@pytest.fixture
+def spin_path(tmp_path):
+    return models.save_script(models.Spin(), tmp_path / "spin.pt", models.SPIN_METADATA)
+
+
+def test_full_queue_is_503_with_retry_after(start_server, spin_path):
+    server = start_server(str(spin_path), "--max-batch-size", "1", "--max-queue-depth", "2").wait_ready()
+    slow = steps_for(server, 0.4)
+
+    async def run():
+        async with httpx.AsyncClient(base_url=server.url, timeout=60, limits=httpx.Limits(max_connections=16)) as c:
+            first = asyncio.create_task(c.post(INFER, json=spin(slow)))
+            await asyncio.sleep(0.15)  # the first is now running; the queue holds two more at most
+            rest = await asyncio.gather(*(c.post(INFER, json=spin(slow // 4)) for _ in range(10)))
+            return [await first, *rest]
+
+    responses = asyncio.run(run())
+    statuses = [r.status_code for r in responses]
+    assert set(statuses) <= {200, 503}, statuses
+    full = [r for r in responses if r.status_code == 503]
+    assert full and statuses.count(200) >= 3, statuses
+    for response in full:
+        assert response.headers["Retry-After"] == "1" and "queue is full" in response.json()["error"]
+    text = httpx.get(server.url + "/metrics").text
+    assert metric(text, "serving_requests_total", 'model="m",outcome="queue_full"') == len(full)
+    assert httpx.get(server.url + "/v2/health/ready").status_code == 200
+
+
+def test_sigterm_under_load_answers_every_accepted_request(start_server, spin_path):
+    server = start_server(str(spin_path), "--max-batch-size", "4", "--shutdown-grace-s", "20").wait_ready()
+    steps = steps_for(server, 0.15)
+    results: list[tuple[float, float, object]] = []  # (sent, answered, status or exception)
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def client() -> None:
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            while not stop.is_set():
+                sent = time.monotonic()
+                try:
+                    outcome: object = c.post(INFER, json=spin(steps))
+                except httpx.TransportError as exc:  # the server has closed: stop sending
+                    outcome = exc
+                with lock:
+                    results.append((sent, time.monotonic(), outcome))
+                if isinstance(outcome, Exception):
+                    return
+                if outcome.status_code == 503:
+                    time.sleep(0.05)  # back off as Retry-After asks, instead of starving the forward pass
+
+    threads = [threading.Thread(target=client) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    sigterm_at = time.monotonic()
+    server.proc.send_signal(signal.SIGTERM)
+    ready = None
+    while time.monotonic() - sigterm_at < 2:
+        try:
+            ready = httpx.get(server.url + "/v2/health/ready", timeout=1).status_code
+        except httpx.TransportError:
+            break
+        if ready == 503:
+            break
+        time.sleep(0.01)
+    exit_code = server.proc.wait(20)
+    exited_after = time.monotonic() - sigterm_at
+    stop.set()
+    for thread in threads:
+        thread.join(30)
+
+    assert exit_code == 0, server.log()
+    assert exited_after < 20
+    assert ready == 503, "readiness did not turn false after SIGTERM"
+    in_flight = [o for sent, answered, o in results if sent < sigterm_at - 0.05 and answered > sigterm_at]
+    assert len(in_flight) >= 4, "the test did not catch requests in flight"
+    assert all(isinstance(o, httpx.Response) and o.status_code == 200 for o in in_flight), in_flight
+    before = [o for sent, _, o in results if sent < sigterm_at - 0.05]
+    assert all(isinstance(o, httpx.Response) and o.status_code == 200 for o in before)
+    for sent, _, outcome in results:
+        if isinstance(outcome, httpx.Response):
+            assert outcome.status_code in (200, 503), outcome.text
+            if outcome.status_code == 503:
+                assert sent > sigterm_at - 0.05 and "shutting down" in outcome.json()["error"]
