@@ -1,7 +1,9 @@
 """The torch serving image, built from serving/ and pushed to the cell's registry (ECR / ACR / Artifact Registry).
 
-Built with pulumi_docker_build (BuildKit). The pushed reference carries the digest, so Deployments roll exactly when
-the image content changes.
+Built with pulumi_docker_build (BuildKit). serving/Dockerfile builds from the repository root (it copies
+``serving/...``; serving/Dockerfile.dockerignore trims the context), so the context is the directory that holds
+serving/ and the Dockerfile defaults to ``<context>/serving/Dockerfile``. The pushed reference carries the digest, so
+Deployments roll exactly when the image content changes.
 """
 
 from __future__ import annotations
@@ -18,20 +20,21 @@ from lepton_infra.spec import ComponentArgs, PulumiInput, SpecIssues, parse_mode
 from ._helm import child_name
 
 TOKEN = "lepton:kubernetes:ServingImage"
-# components/kubernetes/serving_image.py -> <repo>/serving (present in a source checkout, not in a wheel).
-DEFAULT_CONTEXT = Path(__file__).resolve().parents[2] / "serving"
+# components/kubernetes/serving_image.py -> the repository root (holds serving/ in a source checkout, not in a wheel).
+DEFAULT_CONTEXT = Path(__file__).resolve().parents[2]
+DOCKERFILE = Path("serving") / "Dockerfile"
 
 
 def _directory(value: str) -> str:
     path = Path(value)
     if not path.is_dir():
-        raise ValueError(f"build context {value!r} is not a directory; pass the path of the serving/ directory")
+        raise ValueError(f"build context {value!r} is not a directory; pass the directory that holds serving/")
     return str(path.resolve())
 
 
 class ServingImageArgs(ComponentArgs):
     context: Annotated[str, AfterValidator(_directory)] = str(DEFAULT_CONTEXT)
-    dockerfile: str | None = Field(None, description="Defaults to <context>/Dockerfile.")
+    dockerfile: str | None = Field(None, description="Defaults to <context>/serving/Dockerfile.")
     variant: Literal["cpu", "cuda"] = "cuda"
     repository_url: PulumiInput = Field(description="Registry repository, e.g. <account>.dkr.ecr.<region>.amazonaws.com/serving.")
     tag: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
@@ -43,7 +46,7 @@ class ServingImageArgs(ComponentArgs):
 
     @property
     def dockerfile_path(self) -> str:
-        return str((Path(self.dockerfile) if self.dockerfile else Path(self.context) / "Dockerfile").resolve())
+        return str((Path(self.dockerfile) if self.dockerfile else Path(self.context) / DOCKERFILE).resolve())
 
     @model_validator(mode="after")
     def _dockerfile_exists(self) -> "ServingImageArgs":

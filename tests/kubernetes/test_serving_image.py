@@ -3,7 +3,7 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from lepton_infra.components.kubernetes.serving_image import ServingImage
+from lepton_infra.components.kubernetes.serving_image import DEFAULT_CONTEXT, ServingImage
 from lepton_infra.offline import run
 
 from _support import rejected
@@ -15,7 +15,8 @@ REGISTRY = {"server": "https://123456789012.dkr.ecr.us-east-1.amazonaws.com", "u
 
 @pytest.fixture
 def context(tmp_path: Path) -> Path:
-    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "serving").mkdir()
+    (tmp_path / "serving" / "Dockerfile").write_text("FROM scratch\n")
     return tmp_path
 
 
@@ -46,7 +47,7 @@ def test_image_is_pushed_under_the_repository_and_tag(context):
 def test_image_builds_the_context_with_its_dockerfile_and_variant(context):
     image = build(context, variant="cpu")
     assert image.inputs["context"] == {"location": str(context.resolve())}
-    assert image.inputs["dockerfile"] == {"location": str(context.resolve() / "Dockerfile")}
+    assert image.inputs["dockerfile"] == {"location": str(context.resolve() / "serving" / "Dockerfile")}
     assert image.inputs["buildArgs"] == {"VARIANT": "cpu"}
     assert image.inputs["platforms"] == ["linux/amd64"]
 
@@ -93,6 +94,14 @@ def test_outputs_are_the_pushed_reference_with_digest(context):
     out = run(program).stack_outputs
     assert out["digest"].startswith("sha256:")
     assert out["ref"] == f"{REPO}@{out['digest']}"
+
+
+def test_the_repositorys_own_serving_dockerfile_is_the_default():
+    assert (DEFAULT_CONTEXT / "serving" / "Dockerfile").is_file()
+    image = run(lambda: ServingImage("serving", {"repository_url": REPO, "tag": "0.1.0", "registry": REGISTRY})).one(IMAGE)
+    assert image.inputs["context"] == {"location": str(DEFAULT_CONTEXT)}
+    assert image.inputs["dockerfile"] == {"location": str(DEFAULT_CONTEXT / "serving" / "Dockerfile")}
+    assert image.inputs["buildArgs"] == {"VARIANT": "cuda"}
 
 
 def test_missing_context_is_rejected_naming_it_with_nothing_registered(tmp_path):
