@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -13,13 +12,11 @@ import pytest
 import torch
 
 import models
-from conftest import free_port
+from conftest import free_port, launch
 
 
 @pytest.fixture(scope="module")
 def square_server(tmp_path_factory):
-    from conftest import launch
-
     tmp = tmp_path_factory.mktemp("square")
     server = launch(tmp, str(models.save_script(models.Square(), tmp / "square.pt")))
     try:
