@@ -1,0 +1,288 @@
+"""An EKS cluster secured by default, with a system node group, core add-ons and a Kubernetes provider for it.
+
+- Access: API authentication mode (access entries, no aws-auth ConfigMap).
+- Secrets: envelope encryption with a customer-managed KMS key that rotates.
+- Audit: control-plane logs to a log group this component owns (created first, so its retention applies).
+- Network: private endpoint always; the public one only when ``private_endpoint`` is false.
+- Identity: the cluster's IAM OIDC provider for IRSA; the VPC CNI runs under its own IRSA role, so the shared
+  node role carries no network-interface permissions (EKS docs, "Configure the Amazon VPC CNI plugin to use IRSA":
+  https://docs.aws.amazon.com/eks/latest/userguide/cni-iam-role.html).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws.cloudwatch as cloudwatch
+import pulumi_aws.eks as eks
+import pulumi_aws.iam as iam
+import pulumi_aws.kms as kms
+import pulumi_kubernetes as k8s
+from pydantic import Field
+
+from lepton_infra.spec import ClusterSpec, ComponentArgs, DnsLabel, PulumiInput, parse_model
+
+from . import _iam
+from .node_template import node_launch_template
+
+# CloudWatch accepts only certain retention values; a year keeps audit logs through a yearly review.
+CONTROL_PLANE_LOG_RETENTION_DAYS = 365
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+# Daemon sets with host networking that nodes need to become Ready: installed before any node group exists
+# (the cluster is created without the self-managed defaults). CoreDNS needs nodes, so it comes after.
+BEFORE_NODES_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
+AFTER_NODES_ADDONS = ("coredns",)
+SYSTEM_POOL_LABELS = {"lepton.ai/pool": "system"}
+
+
+class EksClusterArgs(ComponentArgs):
+    name: DnsLabel = Field(description="Physical cluster name (also names its IAM roles and log group).")
+    region: str = Field(description="The cluster's region, for the kubeconfig's `aws eks get-token`.")
+    spec: ClusterSpec
+    private_endpoint: bool
+    subnet_ids: PulumiInput = Field(description="Private subnets for the control-plane ENIs and the system nodes.")
+    vpc_id: PulumiInput = Field(
+        None, description="EKS derives the VPC from the subnets; kept as an output for in-cluster controllers that need it."
+    )
+    protected: bool = False
+    admin_principal_arns: list[str] = Field(
+        default_factory=list,
+        description="IAM principals granted cluster admin through access entries. Empty: the creator is bootstrapped as admin.",
+    )
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+def kubeconfig(name: str, region: str, endpoint: str, ca_data: str) -> str:
+    """A JSON kubeconfig that authenticates through `aws eks get-token` (client.authentication.k8s.io/v1beta1)."""
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
+            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+            "current-context": name,
+            "users": [
+                {
+                    "name": name,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "aws",
+                            "args": ["eks", "get-token", "--cluster-name", name, "--region", region, "--output", "json"],
+                            "interactiveMode": "Never",
+                        }
+                    },
+                }
+            ],
+        }
+    )
+
+
+def cluster_kms_policy(key_arn: str) -> str:
+    """What the control plane needs on the secrets key (as terraform-aws-eks grants the cluster role)."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
+                    "Resource": key_arn,
+                }
+            ],
+        }
+    )
+
+
+class EksCluster(pulumi.ComponentResource):
+    """EKS control plane, OIDC provider, shared node role, system node group, core add-ons and a k8s Provider."""
+
+    name: pulumi.Output[str]
+    arn: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    certificate_authority_data: pulumi.Output[str]
+    oidc_provider_arn: pulumi.Output[str]
+    oidc_issuer: pulumi.Output[str]
+    node_role_arn: pulumi.Output[str]
+    node_role_name: pulumi.Output[str]
+    cluster_security_group_id: pulumi.Output[str]
+    kms_key_arn: pulumi.Output[str]
+    vpc_id: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    provider: k8s.Provider
+
+    def __init__(self, name: str, args: EksClusterArgs | dict, opts: pulumi.ResourceOptions | None = None):
+        args = parse_model(EksClusterArgs, args)
+        super().__init__("lepton:aws:EksCluster", name, None, opts)
+        spec, tags = args.spec, args.tags
+        self._tags = tags
+        child = pulumi.ResourceOptions(parent=self)
+        data = pulumi.ResourceOptions(parent=self, protect=args.protected, retain_on_delete=args.protected)
+
+        key = kms.Key(
+            f"{name}-secrets",
+            description=f"EKS {args.name}: envelope encryption of Kubernetes secrets",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=tags,
+            opts=data,
+        )
+        cluster_role, cluster_attachments = _iam.role(
+            self,
+            f"{name}-cluster",
+            physical=(args.name, "eks-cluster"),
+            trust_policy=_iam.service_trust_policy("eks.amazonaws.com"),
+            managed_policy_arns=[iam.ManagedPolicy.AMAZON_EKS_CLUSTER_POLICY.value],
+            description=f"EKS control plane of {args.name}",
+            tags=tags,
+        )
+        key_access = iam.RolePolicy(
+            f"{name}-cluster-kms", role=cluster_role.id, policy=key.arn.apply(cluster_kms_policy), opts=child
+        )
+        log_group = cloudwatch.LogGroup(
+            f"{name}-control-plane",
+            # EKS writes to exactly this name; creating it first makes our retention (not "never expire") apply.
+            name=f"/aws/eks/{args.name}/cluster",
+            retention_in_days=CONTROL_PLANE_LOG_RETENTION_DAYS,
+            tags=tags,
+            opts=child,
+        )
+        public = not args.private_endpoint
+        cluster = eks.Cluster(
+            f"{name}-cluster",
+            name=args.name,
+            version=spec.kubernetes_version,
+            role_arn=cluster_role.arn,
+            vpc_config={
+                "subnet_ids": args.subnet_ids,
+                "endpoint_private_access": True,
+                "endpoint_public_access": public,
+                **({"public_access_cidrs": list(spec.public_access_cidrs)} if public and spec.public_access_cidrs else {}),
+            },
+            access_config={
+                "authentication_mode": "API",
+                # With no admins named, someone must be able to reach the cluster: the identity that creates it.
+                "bootstrap_cluster_creator_admin_permissions": not args.admin_principal_arns,
+            },
+            encryption_config={"resources": ["secrets"], "provider": {"key_arn": key.arn}},
+            enabled_cluster_log_types=list(spec.control_plane_logs),
+            # Core add-ons are EKS managed add-ons below, not the unmanaged copies EKS would otherwise install.
+            bootstrap_self_managed_addons=False,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, key_access, *cluster_attachments]),
+        )
+        self.name = cluster.name
+        for i, principal in enumerate(args.admin_principal_arns):
+            entry = eks.AccessEntry(
+                f"{name}-admin-{i}", cluster_name=cluster.name, principal_arn=principal, type="STANDARD", tags=tags, opts=child
+            )
+            eks.AccessPolicyAssociation(
+                f"{name}-admin-{i}",
+                cluster_name=cluster.name,
+                principal_arn=principal,
+                policy_arn=CLUSTER_ADMIN_POLICY,
+                access_scope={"type": "cluster"},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
+            )
+
+        issuer_url = cluster.identities[0].oidcs[0].issuer
+        oidc = iam.OpenIdConnectProvider(
+            f"{name}-oidc", url=issuer_url, client_id_lists=["sts.amazonaws.com"], tags=tags, opts=child
+        )
+        self.oidc_provider_arn = oidc.arn
+        self.oidc_issuer = issuer_url.apply(lambda u: u.removeprefix("https://"))
+
+        node_role, node_attachments = _iam.role(
+            self,
+            f"{name}-node",
+            physical=(args.name, "eks-node"),
+            trust_policy=_iam.service_trust_policy("ec2.amazonaws.com"),
+            managed_policy_arns=[
+                iam.ManagedPolicy.AMAZON_EKS_WORKER_NODE_POLICY.value,
+                iam.ManagedPolicy.AMAZON_EC2_CONTAINER_REGISTRY_READ_ONLY.value,
+            ],
+            description=f"Nodes of EKS {args.name} (the VPC CNI has its own IRSA role)",
+            tags=tags,
+        )
+        cni_role, _ = _iam.role(
+            self,
+            f"{name}-vpc-cni",
+            physical=(args.name, "vpc-cni"),
+            trust_policy=_iam.oidc_trust_policy(oidc.arn, self.oidc_issuer, "kube-system", "aws-node"),
+            managed_policy_arns=[iam.ManagedPolicy.AMAZON_EK_S_CN_I_POLICY.value],
+            description=f"VPC CNI (kube-system/aws-node) of EKS {args.name}",
+            tags=tags,
+        )
+        before_nodes = [
+            self._addon(name, cluster, addon, service_account_role_arn=cni_role.arn if addon == "vpc-cni" else None)
+            for addon in BEFORE_NODES_ADDONS
+        ]
+
+        pool = spec.system_pool
+        template = node_launch_template(self, f"{name}-system", disk_size_gb=pool.disk_size_gb, tags=tags)
+        system_nodes = eks.NodeGroup(
+            f"{name}-system",
+            cluster_name=cluster.name,
+            node_role_arn=node_role.arn,
+            subnet_ids=args.subnet_ids,
+            version=spec.kubernetes_version,
+            ami_type="AL2023_x86_64_STANDARD",
+            capacity_type="ON_DEMAND",
+            instance_types=list(pool.instance_types),
+            scaling_config={"min_size": pool.min_size, "max_size": pool.max_size, "desired_size": pool.desired},
+            update_config={"max_unavailable": 1},
+            launch_template={"id": template.id, "version": template.latest_version.apply(str)},
+            labels=SYSTEM_POOL_LABELS,
+            tags=tags,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[*node_attachments, *before_nodes],
+                # The cluster autoscaler owns the current size once the group exists.
+                ignore_changes=["scalingConfig.desiredSize"],
+            ),
+        )
+        for addon in AFTER_NODES_ADDONS:
+            self._addon(name, cluster, addon, depends_on=[system_nodes])
+
+        self.arn = cluster.arn
+        self.endpoint = cluster.endpoint
+        self.certificate_authority_data = cluster.certificate_authority.data
+        self.node_role_arn = node_role.arn
+        self.node_role_name = node_role.name
+        self.cluster_security_group_id = cluster.vpc_config.cluster_security_group_id
+        self.kms_key_arn = key.arn
+        self.vpc_id = pulumi.Output.from_input(args.vpc_id)
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(cluster.name, cluster.endpoint, self.certificate_authority_data).apply(
+                lambda a: kubeconfig(a[0], args.region, a[1], a[2])
+            )
+        )
+        self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=self.kubeconfig, opts=child)
+        self.register_outputs(
+            {
+                "name": self.name,
+                "arn": self.arn,
+                "endpoint": self.endpoint,
+                "oidc_provider_arn": self.oidc_provider_arn,
+                "oidc_issuer": self.oidc_issuer,
+                "node_role_arn": self.node_role_arn,
+                "cluster_security_group_id": self.cluster_security_group_id,
+                "kms_key_arn": self.kms_key_arn,
+                "kubeconfig": self.kubeconfig,
+            }
+        )
+
+    def _addon(self, name: str, cluster: eks.Cluster, addon: str, *, service_account_role_arn=None, depends_on=()):
+        """An EKS managed add-on at the version EKS defaults to for the cluster's Kubernetes version."""
+        return eks.Addon(
+            f"{name}-{addon}",
+            cluster_name=cluster.name,
+            addon_name=addon,
+            service_account_role_arn=service_account_role_arn,
+            resolve_conflicts_on_create="OVERWRITE",
+            # Keep configuration someone changed in-cluster until it is declared here.
+            resolve_conflicts_on_update="PRESERVE",
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)),
+        )

@@ -1,0 +1,201 @@
+"""The EKS cluster is private-capable, audited, envelope-encrypted, IRSA-ready and reachable through its kubeconfig."""
+
+import json
+
+import pytest
+import yaml
+from pulumi.runtime.rpc import _special_secret_sig as SECRET_VALUE, _special_sig_key as SECRET_SIG
+
+from lepton_infra.components.aws.cluster import BEFORE_NODES_ADDONS, EksCluster, cluster_kms_policy
+from lepton_infra.offline import run
+
+from aws_support import rejected
+from moto_iam import assert_iam_accepts
+
+CLUSTER = "aws:eks/cluster:Cluster"
+ADMIN = "arn:aws:iam::123456789012:role/platform-admin"
+
+
+def args(**overrides):
+    base = {
+        "name": "dev-use1",
+        "region": "us-west-2",
+        "spec": {},
+        "private_endpoint": False,
+        "subnet_ids": ["subnet-0a", "subnet-0b"],
+        "vpc_id": "vpc-0123",
+        "tags": {"lepton.ai/environment": "dev"},
+    }
+    return {**base, **overrides}
+
+
+def plan_for(**overrides):
+    return run(lambda: EksCluster("c", args(**overrides)), config={"aws:region": "us-west-2"})
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return plan_for()
+
+
+def urn_of(plan, type_, name=None):
+    return plan.one(type_, name).urn
+
+
+def test_authentication_is_access_entries_only(plan):
+    access = plan.one(CLUSTER).inputs["accessConfig"]
+    assert access["authenticationMode"] == "API"
+
+
+def test_named_admins_get_access_entries_and_the_creator_is_not_bootstrapped():
+    plan = plan_for(admin_principal_arns=[ADMIN])
+    assert plan.one(CLUSTER).inputs["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is False
+    entry = plan.one("aws:eks/accessEntry:AccessEntry")
+    assert entry.inputs["principalArn"] == ADMIN and entry.inputs["type"] == "STANDARD"
+    association = plan.one("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    assert association.inputs["policyArn"].endswith(":cluster-access-policy/AmazonEKSClusterAdminPolicy")
+    assert association.inputs["accessScope"] == {"type": "cluster"}
+    assert entry.urn in association.dependencies
+
+
+def test_without_named_admins_the_creator_is_bootstrapped_so_someone_can_reach_it(plan):
+    assert plan.one(CLUSTER).inputs["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is True
+    assert plan.of_type("aws:eks/accessEntry:AccessEntry") == []
+
+
+def test_secrets_are_envelope_encrypted_with_a_rotating_customer_managed_key(plan):
+    key = plan.one("aws:kms/key:Key")
+    assert key.inputs["enableKeyRotation"] is True
+    encryption = plan.one(CLUSTER).inputs["encryptionConfig"]
+    assert encryption["resources"] == ["secrets"]
+    assert encryption["provider"]["keyArn"] == key.outputs["arn"]
+
+
+def test_the_key_is_protected_and_retained_only_when_protected(plan):
+    assert not plan.one("aws:kms/key:Key").protect
+    key = plan_for(protected=True).one("aws:kms/key:Key")
+    assert key.protect and key.retain_on_delete
+
+
+def test_all_control_plane_log_types_are_enabled(plan):
+    assert sorted(plan.one(CLUSTER).inputs["enabledClusterLogTypes"]) == sorted(
+        ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+    )
+
+
+def test_the_log_group_exists_before_the_cluster_with_a_retention(plan):
+    group = plan.one("aws:cloudwatch/logGroup:LogGroup")
+    assert group.inputs["name"] == "/aws/eks/dev-use1/cluster"
+    assert group.inputs["retentionInDays"] > 0
+    assert group.urn in plan.one(CLUSTER).dependencies
+
+
+def test_private_endpoint_turns_the_public_endpoint_off():
+    vpc = plan_for(private_endpoint=True, spec={"public_access_cidrs": ["203.0.113.0/24"]}).one(CLUSTER).inputs["vpcConfig"]
+    assert vpc["endpointPrivateAccess"] is True and vpc["endpointPublicAccess"] is False
+    assert "publicAccessCidrs" not in vpc
+
+
+def test_public_endpoint_is_limited_to_the_given_cidrs():
+    vpc = plan_for(spec={"public_access_cidrs": ["203.0.113.0/24"]}).one(CLUSTER).inputs["vpcConfig"]
+    assert vpc["endpointPrivateAccess"] is True and vpc["endpointPublicAccess"] is True
+    assert vpc["publicAccessCidrs"] == ["203.0.113.0/24"]
+    assert vpc["subnetIds"] == ["subnet-0a", "subnet-0b"]
+
+
+def test_version_comes_from_the_spec():
+    assert plan_for(spec={"kubernetes_version": "1.34"}).one(CLUSTER).inputs["version"] == "1.34"
+
+
+def test_the_oidc_provider_trusts_the_cluster_issuer_for_sts(plan):
+    cluster = plan.one(CLUSTER)
+    oidc = plan.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    issuer = cluster.outputs["identities"][0]["oidcs"][0]["issuer"]
+    assert oidc.inputs["url"] == issuer and issuer.startswith("https://oidc.eks.us-west-2.amazonaws.com/id/")
+    assert oidc.inputs["clientIdLists"] == ["sts.amazonaws.com"]
+
+
+def test_the_vpc_cni_runs_under_irsa_and_the_node_role_lacks_cni_permissions(plan):
+    attached = {r.inputs["policyArn"].rsplit("/", 1)[-1] for r in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if r.name.startswith("c-node-")}
+    assert attached == {"AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly"}
+    cni_role = plan.one("aws:iam/role:Role", "c-vpc-cni")
+    trust = json.loads(cni_role.inputs["assumeRolePolicy"])["Statement"][0]
+    issuer = plan.one(CLUSTER).outputs["identities"][0]["oidcs"][0]["issuer"].removeprefix("https://")
+    assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert trust["Principal"]["Federated"] == plan.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider").outputs["arn"]
+    assert trust["Condition"]["StringEquals"][f"{issuer}:sub"] == "system:serviceaccount:kube-system:aws-node"
+    assert plan.one("aws:eks/addon:Addon", "c-vpc-cni").inputs["serviceAccountRoleArn"] == cni_role.outputs["arn"]
+
+
+def test_iam_documents_are_accepted_by_iam(plan):
+    for role in plan.of_type("aws:iam/role:Role"):
+        assert_iam_accepts(trust_policy_json=role.inputs["assumeRolePolicy"])
+    assert_iam_accepts(policy_json=plan.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    assert json.loads(cluster_kms_policy("arn:k"))["Statement"][0]["Resource"] == "arn:k"
+
+
+def test_the_system_node_template_encrypts_the_root_volume_and_requires_imdsv2(plan):
+    template = plan.one("aws:ec2/launchTemplate:LaunchTemplate")
+    (mapping,) = template.inputs["blockDeviceMappings"]
+    assert mapping["deviceName"] == "/dev/xvda"
+    assert mapping["ebs"]["encrypted"] == "true" and mapping["ebs"]["volumeType"] == "gp3"
+    assert mapping["ebs"]["volumeSize"] == 50
+    metadata = template.inputs["metadataOptions"]
+    assert metadata["httpTokens"] == "required" and metadata["httpPutResponseHopLimit"] == 1
+
+
+def test_the_system_node_group_uses_the_template_and_no_disk_size(plan):
+    group = plan.one("aws:eks/nodeGroup:NodeGroup")
+    template = plan.one("aws:ec2/launchTemplate:LaunchTemplate")
+    assert group.inputs["amiType"] == "AL2023_x86_64_STANDARD"
+    assert group.inputs["launchTemplate"]["id"] == template.outputs["arn"].rsplit("/", 1)[-1]
+    assert group.inputs["launchTemplate"]["version"] == "1"
+    assert "diskSize" not in group.inputs
+    assert group.inputs["scalingConfig"] == {"minSize": 2, "maxSize": 4, "desiredSize": 2}
+    assert group.inputs["nodeRoleArn"] == plan.one("aws:iam/role:Role", "c-node").outputs["arn"]
+    assert "scalingConfig.desiredSize" in group.ignore_changes
+
+
+def test_core_addons_are_installed_and_coredns_waits_for_nodes(plan):
+    addons = {a.inputs["addonName"]: a for a in plan.of_type("aws:eks/addon:Addon")}
+    assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"}
+    nodes = plan.one("aws:eks/nodeGroup:NodeGroup")
+    assert nodes.urn in addons["coredns"].dependencies
+    assert {addons[a].urn for a in BEFORE_NODES_ADDONS} <= set(nodes.dependencies)
+    assert plan.one(CLUSTER).inputs["bootstrapSelfManagedAddons"] is False
+
+
+def test_kubeconfig_execs_aws_eks_get_token_against_the_cluster_endpoint(plan):
+    cluster = plan.one(CLUSTER)
+    provider = plan.one("pulumi:providers:kubernetes")
+    secret = provider.inputs["kubeconfig"]
+    assert secret[SECRET_SIG] == SECRET_VALUE, "the kubeconfig is a secret"
+    config = yaml.safe_load(secret["value"])
+    assert json.loads(secret["value"]) == config
+    assert config["clusters"][0]["cluster"]["server"] == cluster.outputs["endpoint"]
+    assert config["clusters"][0]["cluster"]["certificate-authority-data"] == cluster.outputs["certificateAuthority"]["data"]
+    exec_ = config["users"][0]["user"]["exec"]
+    assert exec_["apiVersion"] == "client.authentication.k8s.io/v1beta1"
+    assert [exec_["command"], *exec_["args"][:6]] == ["aws", "eks", "get-token", "--cluster-name", "dev-use1", "--region", "us-west-2"]
+    assert provider.parent == plan.one("lepton:aws:EksCluster").urn
+
+
+def test_taggable_resources_carry_the_args_tags(plan):
+    taggable = [r for r in plan.resources if r.custom and "tags" in r.inputs]
+    assert len(taggable) >= 8
+    assert all(r.inputs["tags"].get("lepton.ai/environment") == "dev" for r in taggable)
+
+
+@pytest.mark.parametrize(
+    "overrides,field",
+    [
+        ({"name": "Dev_Cluster"}, "name"),
+        ({"spec": {"control_plane_logs": ["api", "kubelet"]}}, "spec.control_plane_logs[1]"),
+        ({"spec": {"system_pool": {"min_size": 5, "max_size": 3}}}, "spec.system_pool.min_size"),
+        ({"spec": {"kubernetes_version": "1.20"}}, "spec.kubernetes_version"),
+    ],
+)
+def test_bad_cluster_args_name_the_field_and_register_nothing(overrides, field):
+    err, plan = rejected(lambda: EksCluster("c", args(**overrides)))
+    assert field in dict(err.issues)
+    assert plan.resources == []
