@@ -1,0 +1,118 @@
+"""A GPU node pool on EKS that carries the hybrid scheduling contract and can scale from zero.
+
+Nodes boot the EKS AL2023 NVIDIA AMI (``amiType AL2023_x86_64_NVIDIA``: NVIDIA driver, container toolkit and
+runtime preinstalled; https://docs.aws.amazon.com/eks/latest/APIReference/API_Nodegroup.html#AmazonEKS-Type-Nodegroup-amiType,
+https://docs.aws.amazon.com/eks/latest/userguide/ml-eks-optimized-ami.html), so the GPU operator runs without its
+driver and toolkit here.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws.autoscaling as autoscaling
+import pulumi_aws.eks as eks
+from pydantic import Field
+
+from lepton_infra import catalog
+from lepton_infra.conventions import GPU_RESOURCE, GPU_TAINT, gpu_node_labels
+from lepton_infra.spec import ComponentArgs, GpuPoolSpec, PulumiInput, SpecError, parse_model
+
+from .node_template import node_launch_template
+
+AMI_TYPE = "AL2023_x86_64_NVIDIA"
+_CAPACITY_TYPES = {"spot": "SPOT", "on-demand": "ON_DEMAND"}
+# Cluster autoscaler tag formats (cluster-autoscaler/cloudprovider/aws/README.md, "Auto-Discovery Setup" and
+# "Scaling a node group to 0"; eksctl "Scaling up from 0": https://docs.aws.amazon.com/eks/latest/eksctl/autoscaling.html).
+_CA = "k8s.io/cluster-autoscaler"
+
+
+class GpuNodePoolArgs(ComponentArgs):
+    pool: GpuPoolSpec
+    cluster_name: PulumiInput
+    node_role_arn: PulumiInput
+    subnet_ids: PulumiInput
+    kubernetes_version: str
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+def node_template_tags(pool: GpuPoolSpec) -> dict[str, str]:
+    """What the autoscaler must know about a node before one exists: its labels, the GPU taint and GPU count."""
+    labels = gpu_node_labels(pool.name, pool.accelerator, pool.capacity)
+    return {
+        **{f"{_CA}/node-template/label/{k}": v for k, v in labels.items()},
+        f"{_CA}/node-template/taint/{GPU_TAINT.key}": f"{GPU_TAINT.value}:{GPU_TAINT.effect}",
+        f"{_CA}/node-template/resources/{GPU_RESOURCE}": str(pool.gpus_per_node),
+    }
+
+
+def autoscaler_tags(cluster_name: str, pool: GpuPoolSpec) -> dict[str, str]:
+    return {f"{_CA}/enabled": "true", f"{_CA}/{cluster_name}": "owned", **node_template_tags(pool)}
+
+
+def _check_offered(pool: GpuPoolSpec) -> None:
+    try:
+        catalog.check_offered(pool.accelerator, "aws", pool.gpus_per_node)
+    except catalog.CatalogError as exc:
+        field = "accelerator" if not catalog.accelerator(pool.accelerator).offered_on("aws") else "gpus_per_node"
+        raise SpecError([(f"pool.{field}", str(exc))], "GpuNodePoolArgs") from None
+
+
+class GpuNodePool(pulumi.ComponentResource):
+    """An EKS managed node group of one catalog machine type with the contract's taint and labels."""
+
+    node_group_name: pulumi.Output[str]
+    instance_type: str
+    labels: dict[str, str]
+    taints: list[dict[str, str]]
+
+    def __init__(self, name: str, args: GpuNodePoolArgs | dict, opts: pulumi.ResourceOptions | None = None):
+        args = parse_model(GpuNodePoolArgs, args)
+        _check_offered(args.pool)
+        super().__init__("lepton:aws:GpuNodePool", name, None, opts)
+        pool = args.pool
+        self.instance_type = catalog.machine_type(pool.accelerator, "aws", pool.gpus_per_node)
+        self.labels = gpu_node_labels(pool.name, pool.accelerator, pool.capacity)
+        self.taints = [GPU_TAINT.as_eks()]
+
+        template = node_launch_template(self, name, disk_size_gb=pool.disk_size_gb, tags=args.tags)
+        group = eks.NodeGroup(
+            name,
+            cluster_name=args.cluster_name,
+            node_role_arn=args.node_role_arn,
+            subnet_ids=args.subnet_ids,
+            version=args.kubernetes_version,
+            ami_type=AMI_TYPE,
+            instance_types=[self.instance_type],
+            capacity_type=_CAPACITY_TYPES[pool.capacity],
+            scaling_config={"min_size": pool.min_size, "max_size": pool.max_size, "desired_size": pool.desired},
+            update_config={"max_unavailable": 1},
+            launch_template={"id": template.id, "version": template.latest_version.apply(str)},
+            labels=self.labels,
+            taints=self.taints,
+            tags=pulumi.Output.from_input(args.cluster_name).apply(lambda c: {**args.tags, **autoscaler_tags(c, pool)}),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # The cluster autoscaler owns the current size once the group exists.
+                ignore_changes=["scalingConfig.desiredSize"],
+            ),
+        )
+        # EKS puts only the discovery tags on the node group's Auto Scaling group; the node-template tags must be
+        # on the ASG itself for scale-from-zero (kubernetes/autoscaler#3780), so they are set there one by one.
+        asg_name = group.resources[0].autoscaling_groups[0].name
+        for key, value in node_template_tags(pool).items():
+            autoscaling.Tag(
+                f"{name}-{_slug(key)}",
+                autoscaling_group_name=asg_name,
+                tag={"key": key, "value": value, "propagate_at_launch": False},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+        self.node_group_name = group.node_group_name
+        self.register_outputs(
+            {"node_group_name": self.node_group_name, "instance_type": self.instance_type, "labels": self.labels, "taints": self.taints}
+        )
+
+
+def _slug(key: str) -> str:
+    """k8s.io/cluster-autoscaler/node-template/label/lepton.ai/pool -> label-lepton-ai-pool (a resource name)."""
+    return key.removeprefix(f"{_CA}/node-template/").replace("/", "-").replace(".", "-")
