@@ -38,10 +38,6 @@ def plan():
     return plan_for()
 
 
-def urn_of(plan, type_, name=None):
-    return plan.one(type_, name).urn
-
-
 def test_authentication_is_access_entries_only(plan):
     access = plan.one(CLUSTER).inputs["accessConfig"]
     assert access["authenticationMode"] == "API"
