@@ -11,6 +11,7 @@ and driven at each concurrency. Prints a table and the ratios; optionally writes
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import asyncio
 import json
 import os
@@ -38,6 +39,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", nargs="+", type=int, default=[1, 8, 32, 64])
     parser.add_argument("--duration", type=float, help="measured seconds per cell (default 8, quick 1.5)")
     parser.add_argument("--warmup", type=float, help="unmeasured seconds before each cell (default 2, quick 0.5)")
+    parser.add_argument("--max-queue-delay-ms", type=float, default=5.0, help="batching delay for (a) and (c)")
+    parser.add_argument("--serving-path", type=Path, default=servers.ROOT, help="checkout to import serving from (A/B a patch)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads, servers and limit")
     parser.add_argument("--server-cpus", default=",".join(map(str, cpus[-1:])), help="CPU ids for servers and limit")
     parser.add_argument("--client-cpus", default=",".join(map(str, cpus[:-1] or cpus)), help="CPU ids for the client")
@@ -97,7 +100,10 @@ def check_outputs(server: servers.RunningServer, model, spec: models.ModelSpec) 
 
 
 def run_server(kind, spec, model, args, workdir: Path) -> list[dict]:
-    server = servers.RunningServer(kind, spec.path, spec.name, args.server_cpus, args.threads, workdir / f"{kind.key}-{spec.name}.log")
+    if kind.max_batch_size > 1:
+        kind = dataclasses.replace(kind, max_queue_delay_ms=args.max_queue_delay_ms)
+    log = workdir / f"{kind.key}-{spec.name}.log"
+    server = servers.RunningServer(kind, spec.path, spec.name, args.server_cpus, args.threads, log, args.serving_path)
     rows = []
     try:
         server.wait_ready()
@@ -149,8 +155,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     os.sched_setaffinity(0, args.client_cpus)
-    print(f"threads={args.threads} server_cpus={sorted(args.server_cpus)} client_cpus={sorted(args.client_cpus)}"
-          f" duration={args.duration}s warmup={args.warmup}s", flush=True)  # fmt: skip
+    print(" ".join(f"{k}={v}" for k, v in environment(args).items()), flush=True)
     header = f"{'server':<20} {'model':<8} {'conc':>5} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'errors':>6}"
     rows = []
     with tempfile.TemporaryDirectory(prefix="serving-bench-") as tmp:
@@ -197,6 +202,7 @@ def environment(args: argparse.Namespace) -> dict:
         "client_cpus": sorted(args.client_cpus),
         "duration_s": args.duration,
         "warmup_s": args.warmup,
+        "max_queue_delay_ms": args.max_queue_delay_ms,
     }
 
 

@@ -52,18 +52,22 @@ def thread_env(threads: int) -> dict[str, str]:
 
 
 class RunningServer:
-    def __init__(self, kind: ServerKind, model_path: Path, model_name: str, cpus: set[int], threads: int, log: Path):
+    def __init__(
+        self, kind: ServerKind, model_path: Path, model_name: str, cpus: set[int], threads: int, log: Path,
+        serving_path: Path = ROOT,
+    ):
         self.kind, self.port, self.model_name = kind, free_port(), model_name
         args = [
             sys.executable, "-m", kind.module,
             "--model-uri", str(model_path), "--model-name", model_name, "--port", str(self.port),
             "--max-batch-size", str(kind.max_batch_size), "--max-queue-delay-ms", str(kind.max_queue_delay_ms),
         ]  # fmt: skip
-        env = {**os.environ, **thread_env(threads), "PYTHONPATH": str(ROOT)}
+        # ROOT for benchmarks.serving.litserve_server; serving_path first, for serving itself.
+        env = {**os.environ, **thread_env(threads), "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(serving_path), str(ROOT)]))}
         self.log = log
         self.proc = subprocess.Popen(
             args,
-            cwd=ROOT,
+            cwd=serving_path,  # python -m puts the working directory first on sys.path
             env=env,
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,
