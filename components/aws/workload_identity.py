@@ -1,0 +1,78 @@
+"""IRSA: an IAM role that exactly one Kubernetes service account may assume through the cluster's OIDC provider.
+
+EKS IAM roles for service accounts: the role's trust policy federates the cluster's OIDC provider and pins the
+token's ``sub`` to ``system:serviceaccount:<namespace>:<name>`` and its ``aud`` to ``sts.amazonaws.com``
+(https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html). The pod's service account
+carries the annotation ``eks.amazonaws.com/role-arn`` so the EKS pod identity webhook injects the web identity token.
+Permissions come from grants (e.g. ``DataLake.grant_read``), never from hand-written JSON at the call site.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws.iam as iam
+from pydantic import Field
+
+from lepton_infra.conventions import physical_name
+from lepton_infra.spec import ComponentArgs, DnsLabel, PulumiInput, parse_model
+
+from . import _iam
+
+TOKEN = "lepton:aws:WorkloadIdentity"
+ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+# Inline policy names may be up to 128 characters (IAM quotas).
+_INLINE_POLICY_NAME_MAX = 128
+
+
+class WorkloadIdentityArgs(ComponentArgs):
+    oidc_provider_arn: PulumiInput = Field(description="ARN of the cluster's IAM OIDC provider.")
+    oidc_issuer: PulumiInput = Field(
+        description="The cluster's OIDC issuer without https://, e.g. oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE."
+    )
+    namespace: DnsLabel
+    service_account: DnsLabel
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class WorkloadIdentity(pulumi.ComponentResource):
+    """An IAM role for one service account; annotate the service account with ``service_account_annotations``."""
+
+    role_arn: pulumi.Output[str]
+    role_name: pulumi.Output[str]
+    service_account_annotations: pulumi.Output[dict]
+
+    def __init__(self, name: str, args: WorkloadIdentityArgs | dict, opts: pulumi.ResourceOptions | None = None):
+        args = parse_model(WorkloadIdentityArgs, args)
+        super().__init__(TOKEN, name, None, opts)
+        self._resource_name = name
+
+        # The condition keys are the issuer without its scheme; an issuer URL passed as-is would never match.
+        issuer = pulumi.Output.from_input(args.oidc_issuer).apply(lambda url: url.removeprefix("https://"))
+        self.role, _ = _iam.role(
+            self,
+            f"{name}-role",
+            physical=(name,),
+            trust_policy=_iam.oidc_trust_policy(args.oidc_provider_arn, issuer, args.namespace, args.service_account),
+            description=f"IRSA role for service account {args.namespace}/{args.service_account}",
+            tags=args.tags,
+        )
+        self.role_arn = self.role.arn
+        self.role_name = self.role.name
+        self.service_account_annotations = self.role.arn.apply(lambda arn: {ROLE_ARN_ANNOTATION: arn})
+        self.register_outputs(
+            {
+                "role_arn": self.role_arn,
+                "role_name": self.role_name,
+                "service_account_annotations": self.service_account_annotations,
+            }
+        )
+
+    def attach_policy(self, name: str, policy_document_json: pulumi.Input[str]) -> iam.RolePolicy:
+        """Attach an inline policy (the grant pattern's landing point); ``name`` must be unique per identity."""
+        return iam.RolePolicy(
+            f"{self._resource_name}-{name}",
+            name=physical_name(name, max_length=_INLINE_POLICY_NAME_MAX),
+            role=self.role.name,
+            policy=policy_document_json,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
