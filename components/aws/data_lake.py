@@ -1,0 +1,384 @@
+"""The AWS data lake: one S3 bucket per zone under one customer-managed KMS key, catalogued in Glue.
+
+Per DESIGN.md ("Data lake / AWS"): SSE-KMS with S3 Bucket Keys (fewer KMS calls), versioning, all four public-access
+blocks, bucket-owner-enforced ownership (ACLs off), a TLS-only bucket policy, lifecycle tiering, server access logs,
+a Glue database per zone, and cross-region replication when the spec asks for a backup. Workloads get access through
+``grant_read`` / ``grant_write`` (the AWS CDK grant pattern), which attach least-privilege policies to a
+WorkloadIdentity.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal, Sequence
+
+import pulumi
+import pulumi_aws.glue as glue
+import pulumi_aws.iam as iam
+import pulumi_aws.kms as kms
+import pulumi_aws.s3 as s3
+from pulumi_aws import get_caller_identity_output
+from pydantic import Field, model_validator
+
+from lepton_infra.conventions import physical_name
+from lepton_infra.spec import ComponentArgs, DataLakeSpec, LifecycleSpec, PulumiInput, SpecError, SpecIssues, parse_model
+
+from . import _iam
+from .workload_identity import WorkloadIdentity
+
+TOKEN = "lepton:aws:DataLake"
+# Archive tier: Glacier Instant Retrieval keeps archived objects readable with a plain GetObject (millisecond access,
+# no restore job), so a training job or a model server holding grant_read never meets InvalidObjectState on old data;
+# Flexible Retrieval / Deep Archive are cheaper but need RestoreObject first
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/storage-class-intro.html#sc-glacier).
+ARCHIVE_STORAGE_CLASS = "GLACIER_IR"
+ACCESS_LOGS_PREFIX = "s3-access-logs/"
+_READ_S3 = ("s3:GetObject", "s3:GetObjectVersion")
+_WRITE_S3 = ("s3:PutObject", "s3:AbortMultipartUpload")
+_READ_KMS = ("kms:Decrypt",)
+_WRITE_KMS = ("kms:Encrypt", "kms:GenerateDataKey")
+
+
+class DataLakeArgs(ComponentArgs):
+    spec: DataLakeSpec = Field(default_factory=DataLakeSpec)
+    name_prefix: str = Field(min_length=1, description="Prefix of physical names, e.g. <env>-<cell>.")
+    protected: bool = Field(False, description="protect + retain_on_delete on buckets and keys (prod).")
+    tags: dict[str, str] = Field(default_factory=dict)
+    backup_provider: PulumiInput | None = Field(
+        None, description="An aws.Provider for spec.backup.region; required exactly when spec.backup is set."
+    )
+
+    @model_validator(mode="after")
+    def _backup_provider_matches_backup(self) -> "DataLakeArgs":
+        if self.spec.backup and self.backup_provider is None:
+            region = self.spec.backup.region
+            raise SpecIssues([(("backup_provider",), f"required when spec.backup is set: an aws.Provider for {region!r}")])
+        if self.backup_provider is not None and not self.spec.backup:
+            raise SpecIssues([(("backup_provider",), "given but spec.backup is not set; set spec.backup.region or drop it")])
+        return self
+
+
+# --------------------------------------------------------------------------------------------------- documents
+def _policy(statements: Sequence[dict[str, Any]]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def _allow(sid: str, actions: Sequence[str] | str, resource: Any, condition: dict | None = None) -> dict[str, Any]:
+    statement = {"Sid": sid, "Effect": "Allow", "Action": actions if isinstance(actions, str) else list(actions)}
+    statement["Resource"] = list(resource) if isinstance(resource, (list, tuple)) else resource
+    return {**statement, **({"Condition": condition} if condition else {})}
+
+
+def _tls_only(bucket_arn: str) -> dict[str, Any]:
+    """Deny any request not made over TLS.
+
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html
+    """
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def _log_delivery(log_bucket_arn: str, source_bucket_arns: Sequence[str], account_id: str) -> dict[str, Any]:
+    """Let S3's logging service write access logs, only for this lake's buckets in this account (confused deputy).
+
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html#grant-log-delivery-permissions-general
+    """
+    condition = {"ArnLike": {"aws:SourceArn": list(source_bucket_arns)}, "StringEquals": {"aws:SourceAccount": account_id}}
+    statement = _allow("S3ServerAccessLogsPolicy", "s3:PutObject", f"{log_bucket_arn}/{ACCESS_LOGS_PREFIX}*", condition)
+    return {**statement, "Principal": {"Service": "logging.s3.amazonaws.com"}}
+
+
+def grant_policy(mode: Literal["read", "write"], bucket_arn: str, key_arn: str, region: str) -> str:
+    """Least-privilege access to one zone: list the bucket, get (and for write, put) objects, use the lake key via S3."""
+    s3_actions = _READ_S3 + (_WRITE_S3 if mode == "write" else ())
+    kms_actions = _READ_KMS + (_WRITE_KMS if mode == "write" else ())
+    via_s3 = {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}}
+    return _policy(
+        [
+            _allow("ListZone", "s3:ListBucket", bucket_arn),
+            _allow(f"{mode.capitalize()}Objects", s3_actions, f"{bucket_arn}/*"),
+            _allow("UseLakeKeyThroughS3", kms_actions, key_arn, via_s3),
+        ]
+    )
+
+
+def _replication_policy(sources: Sequence[str], replicas: Sequence[str], source_key: str, replica_key: str) -> str:
+    """What S3 replication needs, and no more.
+
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/setting-repl-config-perm-overview.html. No
+    s3:ReplicateDelete: delete markers are not replicated (see the rules), so a delete in the source never hides the
+    backup's copy.
+    """
+    source_versions = ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"]
+    return _policy(
+        [
+            _allow("ReadReplicationConfig", ["s3:GetReplicationConfiguration", "s3:ListBucket"], sources),
+            _allow("ReadSourceVersions", source_versions, [f"{arn}/*" for arn in sources]),
+            _allow("WriteReplicas", ["s3:ReplicateObject", "s3:ReplicateTags"], [f"{arn}/*" for arn in replicas]),
+            _allow("DecryptSource", "kms:Decrypt", source_key),
+            _allow("EncryptReplica", "kms:Encrypt", replica_key),
+        ]
+    )
+
+
+def lifecycle_rules(lifecycle: LifecycleSpec) -> list[dict[str, Any]]:
+    """Tier current objects to IA then archive, expire old versions, abort stale multipart uploads.
+
+    Each rule has an empty filter: the current API requires Filter (or the deprecated Prefix) on every rule.
+    """
+    return [
+        {
+            "id": "tiering",
+            "status": "Enabled",
+            "filter": {},
+            "transitions": [
+                {"days": lifecycle.infrequent_access_after_days, "storage_class": "STANDARD_IA"},
+                {"days": lifecycle.archive_after_days, "storage_class": ARCHIVE_STORAGE_CLASS},
+            ],
+            "noncurrent_version_expiration": {"noncurrent_days": lifecycle.noncurrent_versions_expire_after_days},
+        },
+        {
+            "id": "abort-incomplete-multipart-uploads",
+            "status": "Enabled",
+            "filter": {},
+            "abort_incomplete_multipart_upload": {"days_after_initiation": lifecycle.abort_incomplete_uploads_after_days},
+        },
+    ]
+
+
+def access_log_rules(retention_days: int) -> list[dict[str, Any]]:
+    """Logs expire after the retention; the versions that expiry leaves behind go a day later."""
+    return [
+        {
+            "id": "expire-access-logs",
+            "status": "Enabled",
+            "filter": {},
+            "expiration": {"days": retention_days},
+            "noncurrent_version_expiration": {"noncurrent_days": 1},
+            "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
+        }
+    ]
+
+
+def _tls_only_policy(bucket: s3.Bucket) -> pulumi.Output[str]:
+    return bucket.arn.apply(lambda arn: _policy([_tls_only(arn)]))
+
+
+def _kms_encryption(key: kms.Key) -> dict[str, Any]:
+    return {
+        "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key.arn},
+        "bucket_key_enabled": True,
+    }
+
+
+# --------------------------------------------------------------------------------------------------- component
+class DataLake(pulumi.ComponentResource):
+    """Buckets per zone, encrypted, versioned, private, logged, tiered, catalogued and optionally replicated."""
+
+    kms_key_arn: pulumi.Output[str]
+    buckets: dict[str, pulumi.Output[str]]
+    bucket_arns: dict[str, pulumi.Output[str]]
+    glue_databases: dict[str, pulumi.Output[str]]
+    access_logs_bucket: pulumi.Output[str]
+    replica_buckets: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: DataLakeArgs | dict, opts: pulumi.ResourceOptions | None = None):
+        args = parse_model(DataLakeArgs, args)
+        super().__init__(TOKEN, name, None, opts)
+        self._resource_name = name
+        self._spec = args.spec
+        self._zones = list(args.spec.zones)
+        self._tags = dict(args.tags)
+        self._versionings: dict[str, s3.BucketVersioning] = {}
+        data_opts = pulumi.ResourceOptions(parent=self, protect=args.protected, retain_on_delete=args.protected)
+        prefix = args.name_prefix
+        # Bucket names share one global namespace: the account id keeps ours from colliding with anyone else's.
+        account_id = get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+
+        self.key = self._key(f"{name}-key", f"Encrypts the {prefix} data lake", data_opts)
+        # Server access logging supports only SSE-S3 (AES256) default encryption on the destination bucket, not
+        # SSE-KMS (https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html).
+        log_bucket = self._bucket(
+            f"{name}-access-logs",
+            account_id.apply(lambda a: physical_name(prefix, "access-logs", a)),
+            data_opts,
+            {"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}},
+        )
+        self._lifecycle(f"{name}-access-logs", log_bucket, access_log_rules(args.spec.access_logs_retention_days))
+
+        self._buckets: dict[str, s3.Bucket] = {}
+        self.glue_databases = {}
+        for zone in self._zones:
+            physical = account_id.apply(lambda a, z=zone: physical_name(prefix, z, a))
+            bucket = self._bucket(f"{name}-{zone}", physical, data_opts, _kms_encryption(self.key))
+            self._bucket_policy(f"{name}-{zone}", bucket, _tls_only_policy(bucket))
+            self._lifecycle(f"{name}-{zone}", bucket, lifecycle_rules(args.spec.lifecycle))
+            s3.BucketLogging(
+                f"{name}-{zone}-logging",
+                bucket=bucket.id,
+                target_bucket=log_bucket.id,
+                target_prefix=f"{ACCESS_LOGS_PREFIX}{zone}/",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            database = glue.CatalogDatabase(
+                f"{name}-{zone}-catalog",
+                name=f"{prefix}_{zone}".replace("-", "_"),
+                description=f"Catalog of the {zone} zone of the {prefix} data lake",
+                location_uri=pulumi.Output.concat("s3://", bucket.bucket, "/"),
+                tags=self._tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self._buckets[zone] = bucket
+            self.glue_databases[zone] = database.name
+
+        self._bucket_policy(
+            f"{name}-access-logs",
+            log_bucket,
+            pulumi.Output.all(log_bucket.arn, account_id, *(b.arn for b in self._buckets.values())).apply(
+                lambda a: _policy([_tls_only(a[0]), _log_delivery(a[0], a[2:], a[1])])
+            ),
+        )
+
+        self.replica_buckets = {}
+        if args.spec.backup:
+            self._replicate(name, prefix, args.spec.backup.region, args.backup_provider, account_id, args.protected)
+
+        self.kms_key_arn = self.key.arn
+        self.buckets = {zone: b.bucket for zone, b in self._buckets.items()}
+        self.bucket_arns = {zone: b.arn for zone, b in self._buckets.items()}
+        self.access_logs_bucket = log_bucket.bucket
+        self.register_outputs(
+            {
+                "kms_key_arn": self.kms_key_arn,
+                "buckets": self.buckets,
+                "bucket_arns": self.bucket_arns,
+                "glue_databases": self.glue_databases,
+                "access_logs_bucket": self.access_logs_bucket,
+                "replica_buckets": self.replica_buckets,
+            }
+        )
+
+    # grants ------------------------------------------------------------------------------------
+    def grant_read(self, identity: WorkloadIdentity, zone: str) -> iam.RolePolicy:
+        """Let ``identity`` list and read the objects of ``zone`` (and decrypt them with the lake key)."""
+        return self._grant(identity, zone, "read")
+
+    def grant_write(self, identity: WorkloadIdentity, zone: str) -> iam.RolePolicy:
+        """Let ``identity`` read and write (put, abort multipart uploads) the objects of ``zone``."""
+        return self._grant(identity, zone, "write")
+
+    def _grant(self, identity: WorkloadIdentity, zone: str, mode: Literal["read", "write"]) -> iam.RolePolicy:
+        if zone not in self._buckets:
+            allowed = ", ".join(self._zones)
+            raise SpecError([("zone", f"unknown zone {zone!r}; this lake's zones: {allowed}")], f"DataLake.grant_{mode}")
+        bucket = self._buckets[zone]
+        document = pulumi.Output.all(bucket.arn, self.key.arn, bucket.region).apply(lambda a: grant_policy(mode, *a))
+        return identity.attach_policy(f"{self._resource_name}-{zone}-{mode}", document)
+
+    # building blocks ---------------------------------------------------------------------------
+    def _key(self, name: str, description: str, opts: pulumi.ResourceOptions) -> kms.Key:
+        return kms.Key(
+            name, description=description, enable_key_rotation=True, deletion_window_in_days=30, tags=self._tags, opts=opts
+        )
+
+    def _bucket(
+        self, name: str, physical: pulumi.Input[str], opts: pulumi.ResourceOptions, encryption: dict[str, Any]
+    ) -> s3.Bucket:
+        """A bucket with versioning, default encryption, all public access blocked and ACLs disabled."""
+        bucket = s3.Bucket(name, bucket=physical, tags=self._tags, opts=opts)
+        child = pulumi.ResourceOptions(parent=self, provider=opts.provider)
+        self._versionings[name] = s3.BucketVersioning(
+            f"{name}-versioning", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child
+        )
+        s3.BucketServerSideEncryptionConfiguration(f"{name}-encryption", bucket=bucket.id, rules=[encryption], opts=child)
+        s3.BucketPublicAccessBlock(
+            f"{name}-public-access-block",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        s3.BucketOwnershipControls(
+            f"{name}-ownership", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
+        )
+        return bucket
+
+    def _bucket_policy(self, name: str, bucket: s3.Bucket, document: pulumi.Input[str], provider: Any = None) -> s3.BucketPolicy:
+        opts = pulumi.ResourceOptions(parent=self, provider=provider)
+        return s3.BucketPolicy(f"{name}-policy", bucket=bucket.id, policy=document, opts=opts)
+
+    def _lifecycle(self, name: str, bucket: s3.Bucket, rules: list[dict[str, Any]], provider: Any = None):
+        # Lifecycle rules on a versioned bucket must wait for versioning to be on.
+        return s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=bucket.id,
+            rules=rules,
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[self._versionings[name]]),
+        )
+
+    def _replicate(
+        self, name: str, prefix: str, region: str, provider: Any, account_id: pulumi.Output[str], protected: bool
+    ) -> None:
+        """Replica key and buckets in the backup region, one replication role, and a replication rule per zone."""
+        replica_opts = pulumi.ResourceOptions(parent=self, provider=provider, protect=protected, retain_on_delete=protected)
+        replica_key = self._key(f"{name}-replica-key", f"Encrypts the {prefix} data lake replicas in {region}", replica_opts)
+        replicas: dict[str, s3.Bucket] = {}
+        for zone in self._zones:
+            physical = account_id.apply(lambda a, z=zone: physical_name(prefix, z, region, a))
+            replica = self._bucket(f"{name}-{zone}-replica", physical, replica_opts, _kms_encryption(replica_key))
+            self._bucket_policy(f"{name}-{zone}-replica", replica, _tls_only_policy(replica), provider)
+            self._lifecycle(f"{name}-{zone}-replica", replica, lifecycle_rules(self._spec.lifecycle), provider)
+            replicas[zone] = replica
+        sources = [self._buckets[z].arn for z in self._zones]
+        targets = [replicas[z].arn for z in self._zones]
+        role, _ = _iam.role(
+            self,
+            f"{name}-replication-role",
+            physical=(prefix, "lake-replication"),
+            trust_policy=_iam.service_trust_policy("s3.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account_id}}),
+            description=f"S3 replication of the {prefix} data lake to {region}",
+            tags=self._tags,
+        )
+        n = len(self._zones)
+        policy = iam.RolePolicy(
+            f"{name}-replication-policy",
+            role=role.name,
+            policy=pulumi.Output.all(self.key.arn, replica_key.arn, *sources, *targets).apply(
+                lambda a: _replication_policy(a[2 : 2 + n], a[2 + n :], a[0], a[1])
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        for zone in self._zones:
+            s3.BucketReplicationConfig(
+                f"{name}-{zone}-replication",
+                bucket=self._buckets[zone].id,
+                role=role.arn,
+                rules=[
+                    {
+                        "id": "backup",
+                        "status": "Enabled",
+                        "filter": {},
+                        # Keep the backup's copy visible when an object is deleted in the source.
+                        "delete_marker_replication": {"status": "Disabled"},
+                        "source_selection_criteria": {"sse_kms_encrypted_objects": {"status": "Enabled"}},
+                        "destination": {
+                            "bucket": replicas[zone].arn,
+                            "encryption_configuration": {"replica_kms_key_id": replica_key.arn},
+                        },
+                    }
+                ],
+                # Replication requires versioning on both sides, and the role's permissions in place.
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[self._versionings[f"{name}-{zone}"], self._versionings[f"{name}-{zone}-replica"], policy],
+                ),
+            )
+        self.replica_buckets = {zone: r.bucket for zone, r in replicas.items()}
