@@ -48,4 +48,4 @@ def test_quick_run_against_our_server_reports_a_row(tmp_path):
     served = [r for r in rows if r["server"] == "a"]
     assert len(served) == 1 and served[0]["concurrency"] == 4 and served[0]["errors"] == 0
     assert served[0]["throughput"] > 0 and math.isfinite(served[0]["p99_ms"])
-    assert [r["server"] for r in rows] == ["d", "a"]
+    assert [r["server"] for r in rows] == ["a", "d"]
