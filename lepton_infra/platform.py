@@ -48,12 +48,12 @@ class Platform(pulumi.ComponentResource):
         name: str,
         spec: PlatformSpec | dict,
         cell: str | None = None,
-        serving_context: str | Path | None = None,
+        build_context: str | Path | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
         spec = parse_model(PlatformSpec, spec)
         cell_spec = _pick_cell(spec, cell)
-        context = _serving_context(serving_context)
+        context = _build_context(build_context)
         super().__init__("lepton:platform:Platform", name, None, opts)
 
         self.foundation = _FOUNDATIONS[cell_spec.cloud](self, name, spec, cell_spec)
@@ -128,13 +128,17 @@ def _pick_cell(spec: PlatformSpec, cell: str | None) -> CellSpec:
     raise SpecError([("cell", f"{cell!r} is not a cell of this spec; cells: {', '.join(names)}")], "Platform args")
 
 
-def _serving_context(path: str | Path | None) -> Path:
+def _build_context(path: str | Path | None) -> Path:
+    """The serving image's build context: the directory that holds serving/ (serving/Dockerfile copies serving/...).
+
+    Checked here, before the Platform registers anything, so a wrong path is an error and not half a stack.
+    """
     from .spec import SpecError
 
-    context = Path(path) if path is not None else Path.cwd() / "serving"
-    if not (context / "Dockerfile").is_file():
+    context = Path(path) if path is not None else Path.cwd()
+    if not (context / "serving" / "Dockerfile").is_file():
         raise SpecError(
-            [("serving_context", f"{context} has no Dockerfile; pass the directory of the serving image (serving/)")],
+            [("build_context", f"{context} has no serving/Dockerfile; pass the directory that holds serving/ (the repository root)")],
             "Platform args",
         )
     return context
@@ -238,11 +242,11 @@ def _aws_foundation(parent: Platform, name: str, spec: PlatformSpec, cell: CellS
 _FOUNDATIONS: dict[str, Callable[[Platform, str, PlatformSpec, CellSpec], Foundation]] = {"aws": _aws_foundation}
 
 
-def deploy(spec: PlatformSpec, serving_context: str | Path | None = None) -> dict[str, Platform]:
+def deploy(spec: PlatformSpec, build_context: str | Path | None = None) -> dict[str, Platform]:
     """The stack program: one Platform per cell, with the outputs a user needs exported."""
     platforms = {}
     for cell in spec.cells:
-        platform = Platform(f"{spec.environment}-{cell.name}", spec, cell=cell.name, serving_context=serving_context)
+        platform = Platform(f"{spec.environment}-{cell.name}", spec, cell=cell.name, build_context=build_context)
         pulumi.export(f"{cell.name}.cluster_name", platform.cluster_name)
         pulumi.export(f"{cell.name}.image_ref", platform.image_ref)
         pulumi.export(f"{cell.name}.models_uri", platform.models_uri)

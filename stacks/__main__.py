@@ -6,4 +6,4 @@ from lepton_infra.platform import deploy
 from lepton_infra.spec import load_platform_spec
 
 spec = load_platform_spec()  # validated in full before any resource is registered
-deploy(spec, serving_context=Path(__file__).resolve().parent.parent / "serving")
+deploy(spec, build_context=Path(__file__).resolve().parent.parent)  # the repository root holds serving/

@@ -1,10 +1,8 @@
-from pathlib import Path
-
 import pytest
 
 from lepton_infra.offline import run_stack
 
-STACKS = Path(__file__).resolve().parents[2] / "stacks"
+from stack_support import STACKS
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from lepton_infra.kubernetes_schema import kubernetes_objects, schema_errors
 from lepton_infra.offline import OfflinePlan, read_stack_config, run_stack
 from lepton_infra.spec import SpecError, parse_platform_spec
 
-from .conftest import STACKS
+from stack_support import STACKS
 
 STACK_NAMES = ["dev", "prod"]
 SPEC_KEY = "lepton-platform:platform"
