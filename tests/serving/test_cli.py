@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, clean_env
+from server_support import ROOT, clean_env
 from serving import config
 
 BASE = ["--model-uri", "/m.pt", "--model-name", "m"]

@@ -9,7 +9,7 @@ import subprocess
 import httpx
 import pytest
 
-from conftest import ROOT, Server, clean_env, free_port
+from server_support import ROOT, Server, clean_env, free_port
 
 DOCKERFILE = ROOT / "serving" / "Dockerfile"
 

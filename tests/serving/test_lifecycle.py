@@ -10,8 +10,8 @@ import time
 import httpx
 import pytest
 
-import models
-from conftest import metric
+import tiny_models as models
+from server_support import metric
 
 INFER = "/v2/models/m/infer"
 

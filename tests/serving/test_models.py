@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-import models
-from conftest import free_port, launch
+import tiny_models as models
+from server_support import free_port, launch
 
 
 @pytest.fixture(scope="module")

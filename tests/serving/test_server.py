@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-import models
-from conftest import metric
+import tiny_models as models
+from server_support import metric
 
 INFER = "/v2/models/m/infer"
 

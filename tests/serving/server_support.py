@@ -1,0 +1,94 @@
+"""Helpers for the serving tests: real `python -m serving` processes on 127.0.0.1, and reading /metrics."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SERVING_ENV = ("MODEL_URI", "MODEL_NAME", "HOST", "PORT", "MAX_BATCH_SIZE", "MAX_QUEUE_DELAY_MS", "MAX_QUEUE_DEPTH",
+               "MAX_BODY_BYTES", "SHUTDOWN_GRACE_S", "DEVICE", "NUM_THREADS", "LOG_LEVEL")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in SERVING_ENV}
+    env.update(extra)
+    return env
+
+
+class Server:
+    """A server process; `url` is its base URL. The log is kept for failure messages."""
+
+    def __init__(self, command: list[str], env: dict[str, str], port: int, log_path: Path):
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        self.proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_ready(self, timeout: float = 60.0) -> "Server":
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                if httpx.get(self.url + "/v2/health/ready", timeout=1.0).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"server not ready within {timeout}s:\n{self.log()}")
+
+    def wait_live(self, timeout: float = 60.0) -> "Server":
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                httpx.get(self.url + "/v2/health/live", timeout=1.0)
+                return self
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise AssertionError(f"server not live within {timeout}s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+def launch(tmp: Path, model_uri: str, *flags: str, env: dict[str, str] | None = None, name: str = "m") -> Server:
+    port = free_port()
+    command = [sys.executable, "-m", "serving", "--model-uri", model_uri, "--model-name", name,
+               "--host", "127.0.0.1", "--port", str(port), *flags]
+    return Server(command, clean_env(**(env or {})), port, tmp / f"server-{port}.log")
+
+
+def metric(text: str, name: str, labels: str = "") -> float:
+    """One sample from Prometheus text, e.g. metric(t, "serving_batch_size_count")."""
+    wanted = f"{name}{{{labels}}}" if labels else name
+    for line in text.splitlines():
+        if line.startswith(wanted + " "):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{wanted} not in /metrics")
