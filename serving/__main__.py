@@ -9,6 +9,7 @@ ran out or the model could not be loaded, 2 for bad settings.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -64,7 +65,7 @@ def _in_daemon_thread(fn: Callable[[], T]) -> asyncio.Future:
     return future
 
 
-async def _load(state: ServerState, device: torch.device) -> None:
+async def _load(state: ServerState, device: torch.device, open_connections: Callable[[], int]) -> None:
     settings = state.settings
     started = time.perf_counter()
     model = await _in_daemon_thread(lambda: load(settings.model_uri, settings.model_name, device))
@@ -72,7 +73,7 @@ async def _load(state: ServerState, device: torch.device) -> None:
     state.metrics.model_load_seconds.set(load_seconds)
     batcher = Batcher(
         model.predict, settings.max_batch_size, settings.max_queue_delay_ms / 1000.0,
-        settings.max_queue_depth, state.metrics,
+        settings.max_queue_depth, state.metrics, open_connections,
     )
     batcher.start(asyncio.get_running_loop())
     state.model, state.batcher = model, batcher
@@ -84,6 +85,11 @@ async def _load(state: ServerState, device: torch.device) -> None:
         result = await batcher.submit(warmup)
         if isinstance(result, ModelError):
             raise LoadError(f"warm-up batch built from the metadata failed: {result.message}")
+    # Everything loaded so far (torch, the model, the app) lives as long as the process. Frozen out of the
+    # collector, it is no longer walked by full collections, which otherwise hold the GIL for ~100 ms and
+    # stall the event loop and the batch worker together: the p99 tail under load (benchmarks/README.md).
+    gc.collect()
+    gc.freeze()
     state.ready = True
     log.info("ready", extra={"fields": {
         "model": model.name, "version": model.version, "platform": model.platform, "device": str(device),
@@ -118,7 +124,9 @@ async def serve(settings: config.Settings, device: torch.device) -> int:
         loop.add_signal_handler(sig, stop.set)
 
     server_task = asyncio.create_task(server.serve())
-    load_task = asyncio.create_task(_load(state, device))
+    # uvicorn's own set of open connections (HTTP/1.1: at most one request each) tells the batcher when
+    # waiting for more requests is pointless.
+    load_task = asyncio.create_task(_load(state, device, lambda: len(server.server_state.connections)))
     stop_task = asyncio.create_task(stop.wait())
     await asyncio.wait({server_task, load_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
 

@@ -2,7 +2,8 @@
 
 The event loop appends requests to a bounded queue; one dedicated worker thread takes the oldest request,
 adds later requests with the same batch key (datatypes and trailing shapes) until the batch holds
-`max_batch_size` rows or the oldest request has waited `max_delay_s`, concatenates along dimension 0, runs
+`max_batch_size` rows or the oldest request has waited `max_delay_s` (or no other request can arrive: every
+open connection already has one queued), concatenates along dimension 0, runs
 the forward pass (torch releases the GIL, so the event loop keeps parsing meanwhile), splits the outputs
 back by row counts and resolves all the batch's futures with one `call_soon_threadsafe`.
 
@@ -61,8 +62,19 @@ class _Work:
 
 
 class Batcher:
-    def __init__(self, predict: Predict, max_batch_size: int, max_delay_s: float, max_depth: int, metrics: Metrics):
+    def __init__(
+        self,
+        predict: Predict,
+        max_batch_size: int,
+        max_delay_s: float,
+        max_depth: int,
+        metrics: Metrics,
+        open_connections: Callable[[], int] | None = None,
+    ):
+        """`open_connections` counts the HTTP connections that could still send a request (HTTP/1.1 carries one
+        request at a time per connection): once that many are queued, waiting longer cannot grow the batch."""
         self._predict = predict
+        self._open_connections = open_connections
         self._max_rows = max_batch_size
         self._max_delay = max_delay_s
         self._max_depth = max_depth
@@ -92,7 +104,7 @@ class Batcher:
             self._queue.append(_Work(request, future))
             self._queued_rows += request.rows
             # Wake the worker only when it has something new to decide: otherwise it sleeps until its deadline.
-            if was_empty or self._queued_rows >= self._max_rows:
+            if was_empty or self._queued_rows >= self._max_rows or self._nobody_else_can_join():
                 self._cond.notify()
         return future
 
@@ -139,10 +151,14 @@ class Batcher:
                             full = True
                             break
                 wait = first.enqueued + self._max_delay - time.monotonic()
-                if full or wait <= 0 or self._closed:
+                if full or wait <= 0 or self._closed or self._nobody_else_can_join():
                     self._remove(batch)
                     return batch
                 self._cond.wait(wait)
+
+    def _nobody_else_can_join(self) -> bool:
+        """Every open connection has a request queued: no request can arrive before these are answered."""
+        return self._open_connections is not None and len(self._queue) >= self._open_connections()
 
     def _remove(self, batch: list[_Work]) -> None:
         queue = self._queue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import httpx
 import numpy as np
@@ -113,6 +114,36 @@ def test_concurrent_requests_are_batched_and_each_gets_its_own_rows(affine_serve
     assert forwards < len(inputs), "no request shared a forward pass"
     assert forwards > single, "the batch-size histogram shows no batch larger than one row"
     assert metric(after, "serving_requests_total", 'model="m",outcome="ok"') >= len(inputs)
+
+
+async def _post_on_open_connections(url: str, bodies: list[bytes]) -> list[bytes]:
+    """Open one HTTP/1.1 connection per body, let the server accept them all, then send every body at once."""
+    host, port = url.removeprefix("http://").split(":")
+    connections = [await asyncio.open_connection(host, int(port)) for _ in bodies]
+    await asyncio.sleep(0.5)  # the server has accepted every connection before the first request arrives
+    for (_, writer), body in zip(connections, bodies):
+        head = f"POST {INFER} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        writer.write(f"{head}Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+    answers = [await asyncio.wait_for(reader.read(), timeout=10) for reader, _ in connections]
+    for _, writer in connections:
+        writer.close()
+    return answers
+
+
+def test_a_batch_goes_as_soon_as_every_open_connection_has_a_request_queued(start_server, affine_path):
+    """A 60 s queue delay is never paid when no other request can arrive: four connections, one batch of four."""
+    server = start_server(str(affine_path), "--max-batch-size", "64", "--max-queue-delay-ms", "60000").wait_ready()
+    before = httpx.get(server.url + "/metrics").text
+    rows = [np.full((1, 4), i, np.float32) for i in range(4)]
+    answers = asyncio.run(_post_on_open_connections(
+        server.url, [json.dumps({"inputs": [features(x)]}).encode() for x in rows]))
+    for x, answer in zip(rows, answers):
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), answer
+        np.testing.assert_allclose(outputs(json.loads(body))["scores"], expected(x)[0], rtol=1e-6)
+    after = httpx.get(server.url + "/metrics").text
+    assert metric(after, "serving_batch_size_count") - metric(before, "serving_batch_size_count") == 1
+    assert metric(after, "serving_batch_size_sum") - metric(before, "serving_batch_size_sum") == 4
 
 
 def test_request_the_model_rejects_does_not_spoil_its_batch(affine_server):
