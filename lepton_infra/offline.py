@@ -378,6 +378,11 @@ class _RecordingMocks:
         return self.inner.call(args)
 
 
+def _qualified_type(urn: str) -> str:
+    """urn:pulumi:<stack>::<project>::<parent$...$type>::<name> -> <parent$...$type>."""
+    return urn.split("::")[2]
+
+
 def _recording_monitor(mocks, plan: OfflinePlan):
     from pulumi.runtime import rpc
     from pulumi.runtime.mocks import MockMonitor
@@ -406,7 +411,9 @@ def _recording_monitor(mocks, plan: OfflinePlan):
             return response
 
         def RegisterResourceOutputs(self, request):
-            if "pulumi:pulumi:Stack" in request.urn:
+            # Only the stack's own outputs (pulumi.export): a component's register_outputs is not a stack output,
+            # although under mocks a top-level component's URN carries the Stack type as its parent type.
+            if _qualified_type(request.urn) == "pulumi:pulumi:Stack":
                 plan.stack_outputs.update(rpc.deserialize_properties(request.outputs))
             return super().RegisterResourceOutputs(request)
 

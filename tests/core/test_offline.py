@@ -95,3 +95,16 @@ def test_run_stack_reads_the_stack_file(tmp_path):
     assert json.loads(json.dumps(plan.summary()))[0]["type"] == "aws:kms/key:Key"
     with pytest.raises(FileNotFoundError, match="stacks here: t"):
         run_stack("nope", tmp_path)
+
+
+def test_stack_outputs_are_only_what_the_program_exports():
+    class Box(pulumi.ComponentResource):
+        def __init__(self, name):
+            super().__init__("test:index:Box", name, None, None)
+            self.register_outputs({"inner": "not exported"})
+
+    def program():
+        Box("box")
+        pulumi.export("exported", "yes")
+
+    assert run(program).stack_outputs == {"exported": "yes"}
