@@ -48,6 +48,7 @@ class PlannedResource:
     provider: str | None
     dependencies: tuple[str, ...] = ()
     ignore_changes: tuple[str, ...] = ()
+    custom_timeouts: Mapping[str, str] = field(default_factory=dict)  # create / update / delete, when set
 
     @property
     def parent_name(self) -> str | None:
@@ -378,6 +379,11 @@ class _RecordingMocks:
         return self.inner.call(args)
 
 
+def _custom_timeouts(request) -> dict[str, str]:
+    timeouts = request.customTimeouts
+    return {op: getattr(timeouts, op) for op in ("create", "update", "delete") if getattr(timeouts, op)}
+
+
 def _qualified_type(urn: str) -> str:
     """urn:pulumi:<stack>::<project>::<parent$...$type>::<name> -> <parent$...$type>."""
     return urn.split("::")[2]
@@ -406,6 +412,7 @@ def _recording_monitor(mocks, plan: OfflinePlan):
                         provider=request.provider or None,
                         dependencies=tuple(request.dependencies),
                         ignore_changes=tuple(request.ignoreChanges),
+                        custom_timeouts=_custom_timeouts(request),
                     )
                 )
             return response

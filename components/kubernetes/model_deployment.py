@@ -32,6 +32,10 @@ SHUTDOWN_GRACE_SECONDS = 30
 TERMINATION_GRACE_SECONDS = 2 * SHUTDOWN_GRACE_SECONDS
 # Model load (download + to GPU) may take minutes: allow 10 s x 90 = 15 min before the startup probe gives up.
 STARTUP_FAILURE_THRESHOLD = 90
+# How long `pulumi up` waits for a Deployment to become ready (the provider's default is 10 min): a GPU node scaled up
+# from zero (~5 min), the CUDA image pulled (~5 min) and the startup probe's 15 min must fit, or the update fails
+# while the rollout is still healthy.
+ROLLOUT_TIMEOUT = "30m"
 
 
 class ModelDeploymentArgs(ComponentArgs):
@@ -96,6 +100,8 @@ def _pod_spec(args: ModelDeploymentArgs, service_account: pulumi.Input[str], art
     model = args.model
     return {
         "service_account_name": service_account,
+        # The server never calls the Kubernetes API. IRSA's webhook and Istio mount their own projected tokens.
+        "automount_service_account_token": False,
         "termination_grace_period_seconds": TERMINATION_GRACE_SECONDS,
         "node_selector": conventions.gpu_node_selector(model.accelerator),
         "tolerations": [conventions.GPU_TAINT.toleration()],
@@ -181,7 +187,9 @@ class ModelDeployment(pulumi.ComponentResource):
                     },
                     # The HPA owns the replica count after creation; Pulumi must not reset it on every update.
                     opts=pulumi.ResourceOptions(
-                        parent=self, ignore_changes=["spec.replicas"] if version == model.version else None
+                        parent=self,
+                        ignore_changes=["spec.replicas"] if version == model.version else None,
+                        custom_timeouts=pulumi.CustomTimeouts(create=ROLLOUT_TIMEOUT, update=ROLLOUT_TIMEOUT),
                     ),
                 )
             )

@@ -153,6 +153,20 @@ def test_termination_grace_outlasts_the_servers_drain():
     assert pod(plan)["terminationGracePeriodSeconds"] > float(env(plan)["SHUTDOWN_GRACE_S"])
 
 
+def test_pod_gets_no_kubernetes_api_token():
+    assert pod(deploy())["automountServiceAccountToken"] is False
+
+
+def test_rollouts_may_outlast_a_gpu_scale_up_an_image_pull_and_the_startup_budget():
+    plan = with_canary()
+    startup = server(plan)["startupProbe"]
+    startup_minutes = startup["periodSeconds"] * startup["failureThreshold"] / 60
+    for version in ("v1", "v2"):
+        timeouts = deployment(plan, version).custom_timeouts
+        assert timeouts.keys() == {"create", "update"}
+        assert all(float(t.removesuffix("m")) >= startup_minutes + 10 for t in timeouts.values()), timeouts
+
+
 # --------------------------------------------------------------------------------------------- versions, scaling
 def test_stable_deployment_is_named_by_version_and_starts_at_the_desired_replicas():
     d = deployment(deploy(model=model(replicas={"min_size": 2, "max_size": 6, "desired_size": 3})))
