@@ -196,7 +196,9 @@ class ClusterSpec(Strict):
         None, description="API server reachable only from the VPC. Defaults to true in protected environments."
     )
     public_access_cidrs: list[Cidr] = Field(
-        default_factory=list, description="Where the public endpoint may be reached from; empty means anywhere."
+        default_factory=list,
+        description="Where the public endpoint may be reached from; required when the endpoint is public "
+        "(0.0.0.0/0 is the explicit opt-out that opens it to the internet).",
     )
     control_plane_logs: list[ControlPlaneLog] = Field(
         default_factory=lambda: ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -212,10 +214,15 @@ class LifecycleSpec(Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> "LifecycleSpec":
-        if self.archive_after_days <= self.infrequent_access_after_days:
-            raise SpecIssues(
-                [(("archive_after_days",), f"must be later than infrequent_access_after_days ({self.infrequent_access_after_days})")]
-            )
+        # S3 refuses a transition out of STANDARD_IA sooner than 30 days after the transition into it
+        # (S3 User Guide, "Constraints and considerations for transitions").
+        earliest = self.infrequent_access_after_days + 30
+        if self.archive_after_days < earliest:
+            raise SpecIssues([(
+                ("archive_after_days",),
+                f"must be at least 30 days after infrequent_access_after_days ({self.infrequent_access_after_days}), "
+                f"i.e. >= {earliest}: S3 keeps objects 30 days in STANDARD_IA before the next transition",
+            )])
         return self
 
 
@@ -327,6 +334,16 @@ class ModelSpec(Strict):
         return self
 
 
+def public_endpoint_issue(private_endpoint: bool, public_access_cidrs: list[str]) -> str | None:
+    """A public API endpoint must name who may reach it; EKS reads an empty list as 0.0.0.0/0."""
+    if private_endpoint or public_access_cidrs:
+        return None
+    return (
+        "a public API endpoint needs the CIDRs allowed to reach it (your VPN or CI egress, e.g. [203.0.113.0/24]); "
+        "[0.0.0.0/0] opens it to the internet as an explicit opt-out; or set private_endpoint: true"
+    )
+
+
 # --------------------------------------------------------------------------------------------------- platform
 class PlatformSpec(Strict):
     """Everything one stack (environment) stands up."""
@@ -360,6 +377,8 @@ class PlatformSpec(Strict):
                 most = max(p.gpus_per_node for p in pools)
                 issues.append((("models", i, "gpus"), f"{model.gpus} GPUs per replica, but {model.accelerator} nodes have at most {most}"))
         for i, cell in enumerate(self.cells):
+            if problem := public_endpoint_issue(self.private_endpoint(cell), cell.cluster.public_access_cidrs):
+                issues.append((("cells", i, "cluster", "public_access_cidrs"), problem))
             if self.models and MODELS_ZONE not in cell.data_lake.zones:
                 issues.append(
                     (("cells", i, "data_lake", "zones"), f"models are served from the {MODELS_ZONE!r} zone; add it")

@@ -19,9 +19,17 @@ import pulumi_aws.eks as eks
 import pulumi_aws.iam as iam
 import pulumi_aws.kms as kms
 import pulumi_kubernetes as k8s
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from lepton_infra.spec import ClusterSpec, ComponentArgs, DnsLabel, PulumiInput, parse_model
+from lepton_infra.spec import (
+    ClusterSpec,
+    ComponentArgs,
+    DnsLabel,
+    PulumiInput,
+    SpecIssues,
+    parse_model,
+    public_endpoint_issue,
+)
 
 from . import _iam
 from .node_template import node_launch_template
@@ -51,6 +59,12 @@ class EksClusterArgs(ComponentArgs):
         description="IAM principals granted cluster admin through access entries. Empty: the creator is bootstrapped as admin.",
     )
     tags: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _public_endpoint_is_scoped(self) -> "EksClusterArgs":
+        if problem := public_endpoint_issue(self.private_endpoint, self.spec.public_access_cidrs):
+            raise SpecIssues([(("spec", "public_access_cidrs"), problem)])
+        return self
 
 
 def kubeconfig(name: str, region: str, endpoint: str, ca_data: str) -> str:
@@ -158,7 +172,7 @@ class EksCluster(pulumi.ComponentResource):
                 "subnet_ids": args.subnet_ids,
                 "endpoint_private_access": True,
                 "endpoint_public_access": public,
-                **({"public_access_cidrs": list(spec.public_access_cidrs)} if public and spec.public_access_cidrs else {}),
+                **({"public_access_cidrs": list(spec.public_access_cidrs)} if public else {}),
             },
             access_config={
                 "authentication_mode": "API",

@@ -20,7 +20,7 @@ def args(**overrides):
     base = {
         "name": "dev-use1",
         "region": "us-west-2",
-        "spec": {},
+        "spec": {"public_access_cidrs": ["203.0.113.0/24"]},
         "private_endpoint": False,
         "subnet_ids": ["subnet-0a", "subnet-0b"],
         "vpc_id": "vpc-0123",
@@ -92,6 +92,14 @@ def test_private_endpoint_turns_the_public_endpoint_off():
     assert "publicAccessCidrs" not in vpc
 
 
+def test_a_public_endpoint_open_to_anyone_must_be_asked_for_by_name():
+    error, plan = rejected(lambda: EksCluster("c", args(spec={})))
+    assert "0.0.0.0/0" in dict(error.issues)["spec.public_access_cidrs"]
+    assert plan.resources == []
+    opened = plan_for(spec={"public_access_cidrs": ["0.0.0.0/0"]}).one(CLUSTER).inputs["vpcConfig"]
+    assert opened["publicAccessCidrs"] == ["0.0.0.0/0"]
+
+
 def test_public_endpoint_is_limited_to_the_given_cidrs():
     vpc = plan_for(spec={"public_access_cidrs": ["203.0.113.0/24"]}).one(CLUSTER).inputs["vpcConfig"]
     assert vpc["endpointPrivateAccess"] is True and vpc["endpointPublicAccess"] is True
@@ -100,7 +108,7 @@ def test_public_endpoint_is_limited_to_the_given_cidrs():
 
 
 def test_version_comes_from_the_spec():
-    assert plan_for(spec={"kubernetes_version": "1.34"}).one(CLUSTER).inputs["version"] == "1.34"
+    assert plan_for(private_endpoint=True, spec={"kubernetes_version": "1.34"}).one(CLUSTER).inputs["version"] == "1.34"
 
 
 def test_the_oidc_provider_trusts_the_cluster_issuer_for_sts(plan):

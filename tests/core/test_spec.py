@@ -20,6 +20,7 @@ def minimal(**overrides):
             {
                 "name": "aws-use1",
                 "region": "us-east-1",
+                "cluster": {"public_access_cidrs": ["198.51.100.0/24"]},
                 "gpu_pools": [{"name": "l4", "accelerator": "l4", "capacity": "spot", "min_size": 0, "max_size": 2}],
             }
         ],
@@ -43,6 +44,15 @@ def test_a_minimal_spec_fills_secure_defaults():
     assert cell.network.availability_zones == 2
     assert spec.private_endpoint(cell) is False
     assert parse_platform_spec(minimal(protected=True)).private_endpoint(cell) is True
+
+
+def test_a_public_api_endpoint_must_name_who_may_reach_it():
+    unscoped = minimal()
+    del unscoped["cells"][0]["cluster"]
+    message = issues_of(unscoped)["cells[0].cluster.public_access_cidrs"]
+    assert "0.0.0.0/0" in message and "private_endpoint" in message
+    protected = parse_platform_spec(minimal(protected=True, cells=unscoped["cells"]))  # private: nothing to scope
+    assert protected.private_endpoint(protected.cells[0]) is True
 
 
 def test_a_misspelt_key_names_the_path_and_the_allowed_keys():
@@ -159,3 +169,11 @@ def test_spec_models_are_immutable():
     with pytest.raises(Exception):
         spec.cells[0].name = "other"  # type: ignore[misc]
     assert isinstance(spec, PlatformSpec) and isinstance(spec.cells[0], CellSpec)
+
+
+def test_archiving_waits_the_30_days_s3_keeps_objects_in_standard_ia():
+    data = minimal()
+    data["cells"][0]["data_lake"] = {"lifecycle": {"infrequent_access_after_days": 30, "archive_after_days": 45}}
+    assert ">= 60" in issues_of(data)["cells[0].data_lake.lifecycle.archive_after_days"]
+    data["cells"][0]["data_lake"]["lifecycle"]["archive_after_days"] = 60
+    assert parse_platform_spec(data).cells[0].data_lake.lifecycle.archive_after_days == 60
