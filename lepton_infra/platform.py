@@ -80,7 +80,7 @@ class Platform(pulumi.ComponentResource):
         )
         self.mesh = IstioMesh(
             f"{name}-mesh",
-            {"spec": cell_spec.mesh, "cluster_name": cell_spec.name, "network": f"{cell_spec.name}-network"},
+            {"spec": cell_spec.mesh, "cloud": f.cloud, "cluster_name": cell_spec.name, "network": f"{cell_spec.name}-network"},
             opts=in_cluster,
         )
         serving_opts = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[self.mesh, self.gpu_runtime]))

@@ -259,6 +259,10 @@ class GpuRuntimeSpec(Strict):
 class MeshSpec(Strict):
     istio_version: str = "1.28.0"
     ingress_gateway: bool = True
+    public_ingress: bool = Field(
+        False,
+        description="Internet-facing ingress load balancer (a named opt-out); by default it is internal to the network.",
+    )
     mtls: Literal["STRICT", "PERMISSIVE"] = Field(
         "STRICT", description="PERMISSIVE is a named opt-out that lets plaintext traffic into the mesh."
     )

@@ -13,7 +13,10 @@ from typing import Any, Literal
 
 import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
+from pydantic import Field
 
+from lepton_infra import conventions
+from lepton_infra.catalog import Cloud
 from lepton_infra.spec import ComponentArgs, DnsLabel, MeshSpec, parse_model
 
 from ._helm import child_name, namespace, release
@@ -27,6 +30,7 @@ NETWORK_LABEL = "topology.istio.io/network"
 
 class IstioMeshArgs(ComponentArgs):
     spec: MeshSpec = MeshSpec()
+    cloud: Cloud = Field(description="Where the cluster runs: picks the annotation that keeps the ingress internal.")
     mesh_id: DnsLabel = "lepton"
     cluster_name: DnsLabel
     network: DnsLabel
@@ -62,6 +66,12 @@ def istiod_values(args: IstioMeshArgs) -> dict[str, Any]:
             "defaultConfig": {"holdApplicationUntilProxyStarts": True},
         },
     }
+
+
+def ingress_gateway_values(args: IstioMeshArgs) -> dict[str, Any]:
+    """gateway chart values: two replicas at least, behind an internal load balancer unless public_ingress."""
+    annotations = {} if args.spec.public_ingress else dict(conventions.INTERNAL_LOAD_BALANCER_ANNOTATIONS[args.cloud])
+    return {"autoscaling": {"minReplicas": 2}, "service": {"annotations": annotations}}
 
 
 def _cni_values(args: IstioMeshArgs) -> dict[str, Any]:
@@ -101,7 +111,7 @@ class IstioMesh(pulumi.ComponentResource):
         if args.spec.ingress_gateway:
             ingress_ns = namespace(self, INGRESS_NAMESPACE, {"istio-injection": "enabled"})
             chart(
-                "istio-ingressgateway", "gateway", {"autoscaling": {"minReplicas": 2}},
+                "istio-ingressgateway", "gateway", ingress_gateway_values(args),
                 depends_on=[self.istiod], in_namespace=ingress_ns.metadata.name,
             )
             self.ingress_namespace = ingress_ns.metadata.name

@@ -12,7 +12,7 @@ ISTIO_REPO = "https://istio-release.storage.googleapis.com/charts"
 
 
 def mesh_args(**overrides):
-    return {"cluster_name": "dev-use1", "network": "net-use1", **overrides}
+    return {"cluster_name": "dev-use1", "network": "net-use1", "cloud": "aws", **overrides}
 
 
 def mesh(**overrides):
@@ -96,6 +96,24 @@ def test_ingress_gateway_runs_injected_in_its_own_namespace_after_istiod():
     assert release_of(plan, "istiod").urn in gateway.dependencies
 
 
+@pytest.mark.parametrize(
+    "cloud, annotations",
+    [
+        ("aws", {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"}),
+        ("azure", {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}),
+        ("gcp", {"networking.gke.io/load-balancer-type": "Internal"}),
+    ],
+)
+def test_ingress_load_balancer_is_internal_to_the_network_by_default(cloud, annotations):
+    values = release_of(mesh(cloud=cloud), "gateway").inputs["values"]
+    assert values["service"]["annotations"] == annotations
+
+
+def test_an_internet_facing_ingress_is_a_named_opt_out():
+    values = release_of(mesh(spec={"public_ingress": True}), "gateway").inputs["values"]
+    assert values["service"]["annotations"] == {}
+
+
 def test_no_ingress_gateway_when_the_spec_turns_it_off():
     plan = mesh(spec={"ingress_gateway": False})
     assert "gateway" not in {r.inputs["chart"] for r in plan.of_type(RELEASE)}
@@ -160,6 +178,7 @@ def test_outputs():
         ({"spec": {"mtls": "DISABLE"}}, "spec.mtls"),
         ({"outbound_traffic": "DENY"}, "outbound_traffic"),
         ({"cluster_name": None}, "cluster_name"),
+        ({"cloud": "openstack"}, "cloud"),
     ],
 )
 def test_bad_args_are_rejected_naming_the_field_with_nothing_registered(bad, field):
