@@ -42,6 +42,7 @@ CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterA
 BEFORE_NODES_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
 AFTER_NODES_ADDONS = ("coredns",)
 SYSTEM_POOL_LABELS = {"lepton.ai/pool": "system"}
+ECR_PULL_ONLY_POLICY = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly"
 
 
 class EksClusterArgs(ComponentArgs):
@@ -214,7 +215,9 @@ class EksCluster(pulumi.ComponentResource):
             trust_policy=_iam.service_trust_policy("ec2.amazonaws.com"),
             managed_policy_arns=[
                 iam.ManagedPolicy.AMAZON_EKS_WORKER_NODE_POLICY.value,
-                iam.ManagedPolicy.AMAZON_EC2_CONTAINER_REGISTRY_READ_ONLY.value,
+                # Pull only, not ReadOnly's list/describe of every repository: what the EKS node role page asks
+                # for (docs.aws.amazon.com/eks/latest/userguide/create-node-role.html). Not in the SDK's enum.
+                ECR_PULL_ONLY_POLICY,
             ],
             description=f"Nodes of EKS {args.name} (the VPC CNI has its own IRSA role)",
             tags=tags,

@@ -121,7 +121,7 @@ def test_the_oidc_provider_trusts_the_cluster_issuer_for_sts(plan):
 
 def test_the_vpc_cni_runs_under_irsa_and_the_node_role_lacks_cni_permissions(plan):
     attached = {r.inputs["policyArn"].rsplit("/", 1)[-1] for r in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if r.name.startswith("c-node-")}
-    assert attached == {"AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly"}
+    assert attached == {"AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly"}
     cni_role = plan.one("aws:iam/role:Role", "c-vpc-cni")
     trust = json.loads(cni_role.inputs["assumeRolePolicy"])["Statement"][0]
     issuer = plan.one(CLUSTER).outputs["identities"][0]["oidcs"][0]["issuer"].removeprefix("https://")
