@@ -4,7 +4,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from lepton_infra.components.aws.data_lake import ARCHIVE_STORAGE_CLASS, DataLake
+from lepton_infra.components.aws.data_lake import DataLake
 from lepton_infra.components.aws.workload_identity import WorkloadIdentity
 from lepton_infra.offline import ACCOUNT_ID, run
 from lepton_infra.spec import SpecError
@@ -166,9 +166,8 @@ def test_lifecycle_tiers_to_ia_then_glacier_instant_retrieval_and_cleans_up(plan
         assert tiering["status"] == "Enabled" and tiering["filter"] == {}
         assert tiering["transitions"] == [
             {"days": 45, "storageClass": "STANDARD_IA"},
-            {"days": 120, "storageClass": ARCHIVE_STORAGE_CLASS},
+            {"days": 120, "storageClass": "GLACIER_IR"},
         ]
-        assert ARCHIVE_STORAGE_CLASS == "GLACIER_IR"
         assert tiering["noncurrentVersionExpiration"] == {"noncurrentDays": 200}
         abort = rules["abort-incomplete-multipart-uploads"]
         assert abort["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 3}
