@@ -1,5 +1,7 @@
 """The dev and prod stacks, run offline end to end: what `pulumi up --stack <env>` would stand up on AWS."""
 
+import re
+
 import pytest
 
 from lepton_infra.kubernetes_schema import kubernetes_objects, schema_errors
@@ -142,7 +144,11 @@ def test_the_serving_image_is_built_and_pushed_to_the_cells_ecr_repository(stack
     repo = plan.one("aws:ecr/repository:Repository")
     image = plan.one("docker-build:index:Image")
     assert image.inputs["push"] is True
-    assert all(tag.startswith(repo.outputs["repositoryUrl"] + ":") for tag in image.inputs["tags"])
+    # Immutable ECR tags: pushed under <image_tag>-<12 hex of the content>, and the inline cache is read from that tag.
+    release = spec_of(stack).cells[0].registry.image_tag
+    [tag] = image.inputs["tags"]
+    assert re.fullmatch(re.escape(f'{repo.outputs["repositoryUrl"]}:{release}-') + "[0-9a-f]{12}", tag)
+    assert image.inputs["cacheFrom"] == [{"registry": {"ref": tag}}]
     deployment = plan.of_type("kubernetes:apps/v1:Deployment")[0]
     assert deployment.inputs["spec"]["template"]["spec"]["containers"][0]["image"] == image.outputs["ref"]
 
