@@ -245,9 +245,17 @@ class DataLakeSpec(Strict):
         return self
 
 
+# Registry tags are at most 128 characters (OCI distribution spec); the serving image appends "-" and 12 hex of its
+# content (components/kubernetes/serving_image.py), so a release tag keeps 13 of them free.
+CONTENT_HASH_LENGTH = 12
+RELEASE_TAG_PATTERN = rf"^[A-Za-z0-9_][A-Za-z0-9_.-]{{0,{127 - 1 - CONTENT_HASH_LENGTH}}}$"
+
+
 class RegistrySpec(Strict):
     repository: DnsLabel = "serving"
-    image_tag: str = Field("0.1.0", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    image_tag: str = Field(
+        "0.1.0", pattern=RELEASE_TAG_PATTERN, description="Release tag; pushed as <image_tag>-<12 hex of the content>."
+    )
     build_variant: Literal["cpu", "cuda"] = "cuda"
     keep_images: int = Field(50, ge=1, le=1000, description="Lifecycle: untagged/old images beyond this are expired.")
 

@@ -23,7 +23,15 @@ import pulumi_docker_build as docker_build
 from e2b_dockerfile_utils import PatternMatcher
 from pydantic import AfterValidator, Field, model_validator
 
-from lepton_infra.spec import ComponentArgs, PulumiInput, SpecError, SpecIssues, parse_model
+from lepton_infra.spec import (
+    CONTENT_HASH_LENGTH,
+    RELEASE_TAG_PATTERN,
+    ComponentArgs,
+    PulumiInput,
+    SpecError,
+    SpecIssues,
+    parse_model,
+)
 
 from ._helm import child_name
 
@@ -31,9 +39,6 @@ TOKEN = "lepton:kubernetes:ServingImage"
 # components/kubernetes/serving_image.py -> the repository root (holds serving/ in a source checkout, not in a wheel).
 DEFAULT_CONTEXT = Path(__file__).resolve().parents[2]
 DOCKERFILE = Path("serving") / "Dockerfile"
-CONTENT_HASH_LENGTH = 12
-# Registry tags are at most 128 characters (OCI distribution spec); the content suffix takes 1 + 12 of them.
-_TAG_PATTERN = rf"^[A-Za-z0-9_][A-Za-z0-9_.-]{{0,{127 - 1 - CONTENT_HASH_LENGTH}}}$"
 
 
 def _directory(value: str) -> str:
@@ -48,7 +53,7 @@ class ServingImageArgs(ComponentArgs):
     dockerfile: str | None = Field(None, description="Defaults to <context>/serving/Dockerfile.")
     variant: Literal["cpu", "cuda"] = "cuda"
     repository_url: PulumiInput = Field(description="Registry repository, e.g. <account>.dkr.ecr.<region>.amazonaws.com/serving.")
-    tag: str = Field(pattern=_TAG_PATTERN, description="Release tag; the image is pushed as <tag>-<12 hex of its content>.")
+    tag: str = Field(pattern=RELEASE_TAG_PATTERN, description="Release tag; the image is pushed as <tag>-<12 hex of its content>.")
     registry: PulumiInput = Field(description="Push credentials: {server, username, password} (a plain dict or an Output of one).")
     platforms: list[Literal["linux/amd64", "linux/arm64"]] = Field(default_factory=lambda: ["linux/amd64"], min_length=1)
     build_on_preview: bool = Field(

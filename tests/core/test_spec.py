@@ -177,3 +177,11 @@ def test_archiving_waits_the_30_days_s3_keeps_objects_in_standard_ia():
     assert ">= 60" in issues_of(data)["cells[0].data_lake.lifecycle.archive_after_days"]
     data["cells"][0]["data_lake"]["lifecycle"]["archive_after_days"] = 60
     assert parse_platform_spec(data).cells[0].data_lake.lifecycle.archive_after_days == 60
+
+
+def test_an_image_tag_leaves_room_for_the_content_suffix():
+    data = minimal()
+    data["cells"][0]["registry"] = {"image_tag": "v" * 116}
+    assert "image_tag" in " ".join(issues_of(data))
+    data["cells"][0]["registry"]["image_tag"] = "v" * 115
+    assert parse_platform_spec(data).cells[0].registry.image_tag == "v" * 115
