@@ -43,29 +43,25 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
     def wait_ready(self, timeout: float = 60.0) -> "Server":
+        """Until /v2/health/ready answers 200 (model loaded and warmed up)."""
+        return self._wait_for("/v2/health/ready", "ready", timeout, lambda status: status == 200)
+
+    def wait_live(self, timeout: float = 60.0) -> "Server":
+        """Until the HTTP server answers at all (the model may still be loading)."""
+        return self._wait_for("/v2/health/live", "live", timeout, lambda status: True)
+
+    def _wait_for(self, path: str, state: str, timeout: float, accept) -> "Server":
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                if httpx.get(self.url + "/v2/health/ready", timeout=1.0).status_code == 200:
+                if accept(httpx.get(self.url + path, timeout=1.0).status_code):
                     return self
             except httpx.TransportError:
                 pass
             time.sleep(0.05)
-        raise AssertionError(f"server not ready within {timeout}s:\n{self.log()}")
-
-    def wait_live(self, timeout: float = 60.0) -> "Server":
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                httpx.get(self.url + "/v2/health/live", timeout=1.0)
-                return self
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise AssertionError(f"server not live within {timeout}s:\n{self.log()}")
+        raise AssertionError(f"server not {state} within {timeout}s:\n{self.log()}")
 
     def stop(self) -> None:
         if self.proc.poll() is None:
