@@ -38,9 +38,12 @@ from .node_template import node_launch_template
 CONTROL_PLANE_LOG_RETENTION_DAYS = 365
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 # Daemon sets with host networking that nodes need to become Ready: installed before any node group exists
-# (the cluster is created without the self-managed defaults). CoreDNS needs nodes, so it comes after.
+# (the cluster is created without the self-managed defaults). CoreDNS needs nodes, so it comes after, as does the
+# Metrics Server: EKS ships none, and HPAs need its resource metrics. It is an EKS community add-on named
+# `metrics-server` in kube-system, no IAM permissions (EKS user guide, "Community add-ons":
+# https://docs.aws.amazon.com/eks/latest/userguide/community-addons.html).
 BEFORE_NODES_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
-AFTER_NODES_ADDONS = ("coredns",)
+AFTER_NODES_ADDONS = ("coredns", "metrics-server")
 SYSTEM_POOL_LABELS = {"lepton.ai/pool": "system"}
 ECR_PULL_ONLY_POLICY = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly"
 

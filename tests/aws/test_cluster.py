@@ -160,11 +160,14 @@ def test_the_system_node_group_uses_the_template_and_no_disk_size(plan):
     assert "scalingConfig.desiredSize" in group.ignore_changes
 
 
-def test_core_addons_are_installed_and_coredns_waits_for_nodes(plan):
+def test_core_addons_are_installed_and_coredns_and_metrics_server_wait_for_nodes(plan):
     addons = {a.inputs["addonName"]: a for a in plan.of_type("aws:eks/addon:Addon")}
-    assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"}
+    assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "metrics-server"}
     nodes = plan.one("aws:eks/nodeGroup:NodeGroup")
     assert nodes.urn in addons["coredns"].dependencies
+    # EKS ships no Metrics Server; the models' CPU-based HPAs read it. A community add-on, so no IAM role.
+    assert nodes.urn in addons["metrics-server"].dependencies
+    assert addons["metrics-server"].inputs.get("serviceAccountRoleArn") is None
     assert {addons[a].urn for a in BEFORE_NODES_ADDONS} <= set(nodes.dependencies)
     assert plan.one(CLUSTER).inputs["bootstrapSelfManagedAddons"] is False
 
