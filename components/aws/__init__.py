@@ -1,6 +1,7 @@
-"""AWS components: network, EKS cluster, GPU node pools, data lake, container registry, workload identity."""
+"""AWS components: network, EKS cluster, GPU node pools, cluster autoscaler, data lake, registry, workload identity."""
 
 from .cluster import EksCluster, EksClusterArgs
+from .cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from .data_lake import DataLake, DataLakeArgs
 from .gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from .network import Network, NetworkArgs
@@ -8,6 +9,8 @@ from .registry import ContainerRegistry, ContainerRegistryArgs
 from .workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 
 __all__ = [
+    "ClusterAutoscaler",
+    "ClusterAutoscalerArgs",
     "ContainerRegistry",
     "ContainerRegistryArgs",
     "DataLake",

@@ -1,0 +1,214 @@
+"""The Kubernetes cluster autoscaler on EKS: scales the node groups (GPU pools from zero) for pending pods.
+
+EKS managed node groups only hold a min/max/desired size; nothing changes ``desired`` for pending pods. This installs
+the upstream cluster autoscaler (chart ``cluster-autoscaler`` from https://kubernetes.github.io/autoscaler) in
+kube-system under its own IRSA role, discovering the node groups by the tags EKS and ``GpuNodePool`` put on their Auto
+Scaling groups (``k8s.io/cluster-autoscaler/enabled`` and ``k8s.io/cluster-autoscaler/<cluster name>``); the GPU
+pools' ``node-template`` tags let it scale a pool up from zero nodes.
+
+Sources: cluster-autoscaler/cloudprovider/aws/README.md in github.com/kubernetes/autoscaler ("IAM Policy", "Full
+Cluster Autoscaler Features Policy (Recommended)", "Auto-Discovery Setup"); charts/cluster-autoscaler/README.md there
+("AWS - Using auto-discovery of tagged instance groups", "AWS - IAM Roles for Service Accounts (IRSA)", the values
+table).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+import pulumi
+from pydantic import Field
+
+from lepton_infra.spec import KUBERNETES_VERSIONS, ComponentArgs, PulumiInput, parse_model
+
+from ..kubernetes._helm import release
+from .cluster import SYSTEM_POOL_LABELS
+from .workload_identity import WorkloadIdentity
+
+TOKEN = "lepton:aws:ClusterAutoscaler"
+NAMESPACE = "kube-system"
+SERVICE_ACCOUNT = "cluster-autoscaler"
+CHART = "cluster-autoscaler"
+CHART_REPO = "https://kubernetes.github.io/autoscaler"
+# Chart 9.59.0 (tag cluster-autoscaler-chart-9.59.0) ships appVersion 1.35.0, i.e. image v1.35.0 by default.
+CHART_VERSION = "9.59.0"
+# The autoscaler compiles in the scheduler of one Kubernetes minor, so its minor must equal the cluster's (chart
+# README, "Prerequisites": "bugs between mismatched versions may be subtle"). The chart sets the image from
+# `image.tag` (default: its appVersion), so the tag is pinned per cluster minor. Each is a published release image:
+# registry.k8s.io/autoscaling/cluster-autoscaler:v1.33.3 (k8s.io image promotion), v1.34.5 (release
+# cluster-autoscaler-1.34.5), v1.35.0 (chart 9.59.0's appVersion).
+IMAGE_TAGS = {"1.33": "v1.33.3", "1.34": "v1.34.5", "1.35": "v1.35.0"}
+_CA = "k8s.io/cluster-autoscaler"
+Expander = Literal["least-waste", "random", "most-pods", "price", "priority"]
+
+
+class ClusterAutoscalerArgs(ComponentArgs):
+    cluster_name: PulumiInput = Field(description="The EKS cluster's name (discovery tags and the IAM condition use it).")
+    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="The cluster's region, e.g. us-east-1.")
+    kubernetes_version: Literal[KUBERNETES_VERSIONS] = Field(  # type: ignore[valid-type]
+        description="The cluster's Kubernetes minor; the autoscaler image's minor is pinned to it."
+    )
+    oidc_provider_arn: PulumiInput = Field(description="ARN of the cluster's IAM OIDC provider (IRSA).")
+    oidc_issuer: PulumiInput = Field(description="The cluster's OIDC issuer, with or without https://.")
+    expander: Expander = Field(
+        "least-waste", description="How to pick a node group when several fit: least idle CPU/memory after scale-up."
+    )
+    chart_version: str = CHART_VERSION
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+def autoscaler_policy(cluster_name: str) -> str:
+    """Least privilege for auto-discovery: reads anywhere, resizes only this cluster's Auto Scaling groups.
+
+    The autoscaler AWS README's "Full Cluster Autoscaler Features Policy (Recommended)" with its second block (the
+    only writes) restricted by a tag condition as that README recommends ("It is strongly recommended to restrict
+    the target resources for the autoscaling actions ... using tag based conditionals"; "only the second block of
+    actions should be updated to restrict the resources/add conditionals"). The reads stay on "*" as there: the
+    Auto Scaling Describe* actions take no resource-level permissions (Amazon EC2 Auto Scaling user guide,
+    "identity-based policy examples"). EKS tags every managed node group's Auto Scaling group
+    ``k8s.io/cluster-autoscaler/<cluster name> = owned``, so the condition admits exactly this cluster's groups.
+    """
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DiscoverNodeGroups",
+                    "Effect": "Allow",
+                    "Action": [
+                        "autoscaling:DescribeAutoScalingGroups",
+                        "autoscaling:DescribeAutoScalingInstances",
+                        "autoscaling:DescribeLaunchConfigurations",
+                        "autoscaling:DescribeScalingActivities",
+                        "autoscaling:DescribeTags",
+                        "ec2:DescribeImages",
+                        "ec2:DescribeInstanceTypes",
+                        "ec2:DescribeLaunchTemplateVersions",
+                        "ec2:GetInstanceTypesFromInstanceRequirements",
+                        "eks:DescribeNodegroup",
+                    ],
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "ResizeThisClustersNodeGroups",
+                    "Effect": "Allow",
+                    "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {f"aws:ResourceTag/{_CA}/{cluster_name}": "owned"}},
+                },
+            ],
+        }
+    )
+
+
+def chart_values(
+    cluster_name: pulumi.Input[str],
+    region: str,
+    kubernetes_version: str,
+    expander: str,
+    service_account_annotations: pulumi.Input[dict],
+) -> dict[str, Any]:
+    """cluster-autoscaler chart values (keys from the chart README's values table)."""
+    return {
+        "cloudProvider": "aws",
+        "awsRegion": region,
+        # With clusterName set, the chart passes --node-group-auto-discovery=asg:tag=<autoDiscovery.tags>, whose
+        # default is exactly the two discovery tags the node groups carry.
+        "autoDiscovery": {"clusterName": cluster_name},
+        "image": {"tag": IMAGE_TAGS[kubernetes_version]},
+        "rbac": {
+            "create": True,
+            "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT, "annotations": service_account_annotations},
+        },
+        "extraArgs": {
+            "expander": expander,
+            # Node groups with the same instance type and labels (e.g. one per zone) are grown evenly.
+            "balance-similar-node-groups": True,
+            # Replicated kube-system pods (coredns, metrics-server, this one) may move: they must not pin a node.
+            "skip-nodes-with-system-pods": False,
+            # Model pods mount an emptyDir at /dev/shm: scratch space, so it must not block scaling GPU nodes down.
+            "skip-nodes-with-local-storage": False,
+        },
+        # Runs on the system pool only; it tolerates nothing, so it never lands on (or keeps alive) a GPU node.
+        "nodeSelector": dict(SYSTEM_POOL_LABELS),
+        "tolerations": [],
+        "priorityClassName": "system-cluster-critical",
+        # As the autoscaler's own AWS example deployment runs it: non-root (nobody), no privilege escalation.
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 65534,
+            "runAsGroup": 65534,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containerSecurityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        # The example deployment's sizing.
+        "resources": {"requests": {"cpu": "100m", "memory": "600Mi"}, "limits": {"memory": "600Mi"}},
+    }
+
+
+class ClusterAutoscaler(pulumi.ComponentResource):
+    """The cluster autoscaler in kube-system under an IRSA role that may resize only this cluster's node groups.
+
+    Give it the cluster's Kubernetes provider (``providers={"kubernetes": cluster.provider}``) and make it depend on
+    the node groups, so it installs once there are system nodes to run on.
+    """
+
+    role_arn: pulumi.Output[str]
+    release_name: pulumi.Output[str]
+    release_status: pulumi.Output[str]
+    image_tag: str
+
+    def __init__(self, name: str, args: ClusterAutoscalerArgs | dict, opts: pulumi.ResourceOptions | None = None):
+        args = parse_model(ClusterAutoscalerArgs, args)
+        super().__init__(TOKEN, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        identity = WorkloadIdentity(
+            f"{name}-identity",
+            {
+                "oidc_provider_arn": args.oidc_provider_arn,
+                "oidc_issuer": args.oidc_issuer,
+                "namespace": NAMESPACE,
+                "service_account": SERVICE_ACCOUNT,
+                "tags": args.tags,
+            },
+            opts=child,
+        )
+        policy = identity.attach_policy(
+            "cluster-autoscaler", pulumi.Output.from_input(args.cluster_name).apply(autoscaler_policy)
+        )
+        self.image_tag = IMAGE_TAGS[args.kubernetes_version]
+        chart = release(
+            self,
+            CHART,
+            chart=CHART,
+            repo=CHART_REPO,
+            version=args.chart_version,
+            namespace=NAMESPACE,
+            values=chart_values(
+                args.cluster_name,
+                args.region,
+                args.kubernetes_version,
+                args.expander,
+                identity.service_account_annotations,
+            ),
+            # The pod must find its permissions in place when it starts resizing groups.
+            depends_on=[policy],
+        )
+
+        self.role_arn = identity.role_arn
+        self.release_name = chart.name
+        self.release_status = chart.status.status
+        self.register_outputs(
+            {
+                "role_arn": self.role_arn,
+                "release_name": self.release_name,
+                "release_status": self.release_status,
+                "image_tag": self.image_tag,
+            }
+        )
