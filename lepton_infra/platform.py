@@ -149,6 +149,7 @@ def _aws_foundation(parent: Platform, name: str, spec: PlatformSpec, cell: CellS
     import pulumi_aws as aws
 
     from lepton_infra.components.aws.cluster import EksCluster
+    from lepton_infra.components.aws.cluster_autoscaler import ClusterAutoscaler
     from lepton_infra.components.aws.data_lake import DataLake
     from lepton_infra.components.aws.gpu_node_pool import GpuNodePool
     from lepton_infra.components.aws.network import Network
@@ -190,6 +191,21 @@ def _aws_foundation(parent: Platform, name: str, spec: PlatformSpec, cell: CellS
         )
         for pool in cell.gpu_pools
     ]
+    # Scales the node groups for pending pods (GPU pools from zero); installs once the system nodes exist.
+    autoscaler = ClusterAutoscaler(
+        f"{name}-cluster-autoscaler",
+        {
+            "cluster_name": cluster.name,
+            "region": cell.region,
+            "kubernetes_version": cell.cluster.kubernetes_version,
+            "oidc_provider_arn": cluster.oidc_provider_arn,
+            "oidc_issuer": cluster.oidc_issuer,
+            "tags": tags,
+        },
+        opts=pulumi.ResourceOptions(
+            parent=parent, providers={"aws": provider, "kubernetes": cluster.provider}, depends_on=[cluster, *pools]
+        ),
+    )
     backup_provider = None
     if cell.data_lake.backup:
         backup_provider = aws.Provider(
@@ -235,7 +251,8 @@ def _aws_foundation(parent: Platform, name: str, spec: PlatformSpec, cell: CellS
         models_uri=pulumi.Output.concat("s3://", lake.buckets[MODELS_ZONE]),
         model_reader=model_reader,
         model_env={"AWS_REGION": cell.region, "AWS_DEFAULT_REGION": cell.region},
-        ready=[cluster, *pools],
+        # Models need GPU nodes, which only the autoscaler brings (pools scale from min_size, 0 in dev).
+        ready=[cluster, *pools, autoscaler],
     )
 
 

@@ -55,6 +55,18 @@ def test_prod_pool_is_on_demand_h100_x8(stack_plan):
 
 
 @pytest.mark.parametrize("stack", STACK_NAMES)
+def test_the_cluster_autoscaler_is_installed_for_the_cells_cluster_and_models_wait_for_it(stack, stack_plan):
+    plan = stack_plan(stack)
+    [release] = [r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "cluster-autoscaler"]
+    assert release.inputs["namespace"] == "kube-system"
+    assert release.inputs["values"]["autoDiscovery"]["clusterName"] == plan.one("aws:eks/cluster:Cluster").outputs["name"]
+    assert release.inputs["values"]["image"]["tag"].startswith(f"v{spec_of(stack).cells[0].cluster.kubernetes_version}.")
+    # Pools scale from min_size (0 in dev): a model's pods get GPU nodes only once the autoscaler runs.
+    deployments = plan.of_type("lepton:kubernetes:ModelDeployment")
+    assert deployments and all(release.urn in d.dependencies for d in deployments)
+
+
+@pytest.mark.parametrize("stack", STACK_NAMES)
 def test_every_zone_bucket_is_kms_encrypted_with_a_customer_key_versioned_and_private(stack, stack_plan):
     plan = stack_plan(stack)
     zones = spec_of(stack).cells[0].data_lake.zones
