@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 
 import pulumi
-import pulumi_aws.cloudwatch as cloudwatch
 import pulumi_aws.eks as eks
 import pulumi_aws.iam as iam
 import pulumi_aws.kms as kms
@@ -31,7 +30,7 @@ from lepton_infra.spec import (
     public_endpoint_issue,
 )
 
-from . import _iam
+from . import _iam, _logs
 from .node_template import node_launch_template
 
 # CloudWatch accepts only certain retention values; a year keeps audit logs through a yearly review.
@@ -158,13 +157,15 @@ class EksCluster(pulumi.ComponentResource):
         key_access = iam.RolePolicy(
             f"{name}-cluster-kms", role=cluster_role.id, policy=key.arn.apply(cluster_kms_policy), opts=child
         )
-        log_group = cloudwatch.LogGroup(
+        # EKS writes to exactly this name; creating it first makes our retention (not "never expire") apply, and
+        # its own customer-managed key (protected like the secrets key) encrypts the audit trail.
+        log_group, _ = _logs.encrypted_log_group(
+            self,
             f"{name}-control-plane",
-            # EKS writes to exactly this name; creating it first makes our retention (not "never expire") apply.
-            name=f"/aws/eks/{args.name}/cluster",
+            log_group_name=f"/aws/eks/{args.name}/cluster",
             retention_in_days=CONTROL_PLANE_LOG_RETENTION_DAYS,
             tags=tags,
-            opts=child,
+            key_opts=data,
         )
         public = not args.private_endpoint
         cluster = eks.Cluster(

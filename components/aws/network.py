@@ -12,14 +12,13 @@ import json
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_aws.cloudwatch as cloudwatch
 import pulumi_aws.ec2 as ec2
 import pulumi_aws.iam as iam
 from pydantic import Field
 
 from lepton_infra.spec import ComponentArgs, NetworkSpec, parse_model
 
-from . import _iam
+from . import _iam, _logs
 
 # Private subnets get 1/8 of the VPC each (the VPC CNI gives every pod a VPC address, so they need room);
 # all public subnets share one further 1/8, split eight ways (they hold only load balancers and NAT gateways).
@@ -154,12 +153,14 @@ class Network(pulumi.ComponentResource):
     def _flow_logs(self, vpc: ec2.Vpc, cluster_name: str) -> None:
         """All VPC traffic metadata to CloudWatch Logs, through a role only VPC Flow Logs of this account can assume."""
         child = pulumi.ResourceOptions(parent=self)
-        log_group = cloudwatch.LogGroup(
+        # Under a customer-managed key of its own. Not protected: flow logs are not data of record, and the group
+        # (deleted with the network) is the only data the key guards.
+        log_group, _ = _logs.encrypted_log_group(
+            self,
             f"{self._name}-flow-logs",
-            name=f"/aws/vpc/{cluster_name}/flow-logs",
+            log_group_name=f"/aws/vpc/{cluster_name}/flow-logs",
             retention_in_days=FLOW_LOG_RETENTION_DAYS,
             tags=self._tags,
-            opts=child,
         )
         invoke = pulumi.InvokeOutputOptions(parent=self)
         account = aws.get_caller_identity_output(opts=invoke).account_id

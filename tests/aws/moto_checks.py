@@ -1,4 +1,4 @@
-"""Check the S3 and ECR documents the AWS components produce against moto, which rejects malformed ones.
+"""Check the S3, ECR and KMS documents the AWS components produce against moto, which rejects malformed ones.
 
 The plan records inputs as the engine receives them (camelCase keys, numbers as floats); ``to_api`` turns them into
 the PascalCase shapes the S3 API takes. IAM documents go through ``moto_iam.assert_iam_accepts``.
@@ -7,11 +7,13 @@ the PascalCase shapes the S3 API takes. IAM documents go through ``moto_iam.asse
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Mapping
 
 import boto3
 import botocore.session
 import moto
+from moto.iam.policy_validation import IAMPolicyDocumentValidator
 
 from lepton_infra.offline import PlannedResource
 
@@ -124,3 +126,71 @@ def assert_ecr_accepts(repository: PlannedResource, lifecycle_policy: PlannedRes
         client.put_lifecycle_policy(repositoryName=inputs["name"], lifecyclePolicyText=lifecycle_policy.inputs["policy"])
         stored = client.get_lifecycle_policy(repositoryName=inputs["name"])["lifecyclePolicyText"]
         assert json.loads(stored) == json.loads(lifecycle_policy.inputs["policy"])
+
+
+def _key_policy_errors(document: str, account_id: str) -> list[str]:
+    """What KMS CreateKey demands of a key policy and moto's KMS does not check.
+
+    From the CreateKey API reference (Policy): the document fits the PolicyType shape (length, characters); each
+    statement has a principal; statements without Action or Resource silently have no effect; and, short of
+    BypassPolicyLockoutSafetyCheck, the policy lets the account keep managing the key (PutKeyPolicy), which the
+    account root statement with kms:* does.
+    """
+    shape = botocore.session.get_session().get_service_model("kms").operation_model("CreateKey").input_shape.members["Policy"]
+    errors = []
+    if not shape.metadata["min"] <= len(document) <= shape.metadata["max"]:
+        errors.append(f"policy length {len(document)} outside {shape.metadata['min']}..{shape.metadata['max']}")
+    if not re.fullmatch(shape.metadata["pattern"], document):
+        errors.append(f"policy has characters outside {shape.metadata['pattern']}")
+    statements = json.loads(document)["Statement"]
+    statements = statements if isinstance(statements, list) else [statements]
+    for i, statement in enumerate(statements):
+        errors += [f"statement {i} has no {element}" for element in ("Principal", "Action", "Resource") if not statement.get(element)]
+    root = f"arn:aws:iam::{account_id}:root"
+    administers = {"Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*", "Resource": "*"}
+    if not any({k: v for k, v in s.items() if k != "Sid"} == administers for s in statements):
+        errors.append(f"no unconditional kms:* for {root}: the key could become unmanageable")
+    return errors
+
+
+def assert_kms_accepts(key: PlannedResource, log_group: PlannedResource | None = None) -> str | None:
+    """Create the planned key, with its key policy, in moto's KMS (in the key's region); given the log group the key
+    encrypts, create that group under it in moto's CloudWatch Logs. Returns that group's ARN as CloudWatch Logs names
+    it (what it puts in the kms:EncryptionContext:aws:logs:arn encryption context), else None.
+
+    The policy also passes moto's IAM policy grammar (syntax, version, condition operators, action prefixes, unique
+    Sids) and the CreateKey rules in ``_key_policy_errors``.
+    """
+    inputs = key.inputs
+    _, _, _, region, account_id, _ = key.outputs["arn"].split(":", 5)
+    document = inputs["policy"]
+    IAMPolicyDocumentValidator(document).validate()
+    errors = _key_policy_errors(document, account_id)
+    assert errors == [], errors
+    with moto.mock_aws():
+        kms = boto3.client("kms", region_name=region)
+        created = kms.create_key(
+            Policy=document,
+            Description=inputs["description"],
+            KeyUsage="ENCRYPT_DECRYPT",
+            KeySpec="SYMMETRIC_DEFAULT",
+            Tags=[{"TagKey": k, "TagValue": v} for k, v in inputs.get("tags", {}).items()],
+        )["KeyMetadata"]
+        assert created["AWSAccountId"] == account_id, "moto's account differs from the mocks': the root ARN would not match"
+        if inputs.get("enableKeyRotation"):
+            kms.enable_key_rotation(KeyId=created["KeyId"])
+        assert kms.get_key_rotation_status(KeyId=created["KeyId"])["KeyRotationEnabled"] is bool(inputs.get("enableKeyRotation"))
+        # moto evaluates the key policy's Deny statements on DescribeKey.
+        assert kms.describe_key(KeyId=created["KeyId"])["KeyMetadata"]["Enabled"] is True
+        stored = kms.get_key_policy(KeyId=created["KeyId"], PolicyName="default")["Policy"]
+        assert json.loads(stored) == json.loads(document)
+        if log_group is None:
+            return None
+        assert log_group.inputs["kmsKeyId"] == key.outputs["arn"], f"{log_group.name} is not encrypted with {key.name}"
+        logs = boto3.client("logs", region_name=region)
+        name = log_group.inputs["name"]
+        logs.create_log_group(logGroupName=name, kmsKeyId=created["Arn"], tags=dict(log_group.inputs.get("tags", {})))
+        logs.put_retention_policy(logGroupName=name, retentionInDays=int(log_group.inputs["retentionInDays"]))
+        (described,) = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+        assert described["kmsKeyId"] == created["Arn"]
+        return described["logGroupArn"]

@@ -9,7 +9,7 @@ from pulumi.runtime.rpc import _special_secret_sig as SECRET_VALUE, _special_sig
 from lepton_infra.components.aws.cluster import BEFORE_NODES_ADDONS, EksCluster, cluster_kms_policy
 from lepton_infra.offline import run
 
-from aws_support import rejected
+from aws_support import KEY, assert_log_group_has_its_own_key, rejected
 from moto_iam import assert_iam_accepts
 
 CLUSTER = "aws:eks/cluster:Cluster"
@@ -60,17 +60,18 @@ def test_without_named_admins_the_creator_is_bootstrapped_so_someone_can_reach_i
 
 
 def test_secrets_are_envelope_encrypted_with_a_rotating_customer_managed_key(plan):
-    key = plan.one("aws:kms/key:Key")
+    key = plan.one(KEY, "c-secrets")
     assert key.inputs["enableKeyRotation"] is True
     encryption = plan.one(CLUSTER).inputs["encryptionConfig"]
     assert encryption["resources"] == ["secrets"]
     assert encryption["provider"]["keyArn"] == key.outputs["arn"]
 
 
-def test_the_key_is_protected_and_retained_only_when_protected(plan):
-    assert not plan.one("aws:kms/key:Key").protect
-    key = plan_for(protected=True).one("aws:kms/key:Key")
-    assert key.protect and key.retain_on_delete
+def test_the_keys_are_protected_and_retained_only_when_protected(plan):
+    assert {k.name for k in plan.of_type(KEY)} == {"c-secrets", "c-control-plane-key"}
+    assert not any(k.protect or k.retain_on_delete for k in plan.of_type(KEY))
+    keys = plan_for(protected=True).of_type(KEY)
+    assert len(keys) == 2 and all(k.protect and k.retain_on_delete for k in keys)
 
 
 def test_all_control_plane_log_types_are_enabled(plan):
@@ -84,6 +85,13 @@ def test_the_log_group_exists_before_the_cluster_with_a_retention(plan):
     assert group.inputs["name"] == "/aws/eks/dev-use1/cluster"
     assert group.inputs["retentionInDays"] > 0
     assert group.urn in plan.one(CLUSTER).dependencies
+
+
+def test_the_control_plane_log_group_is_encrypted_with_its_own_key_for_that_group_only(plan):
+    key = assert_log_group_has_its_own_key(
+        plan, "/aws/eks/dev-use1/cluster", "arn:aws:logs:us-west-2:123456789012:log-group:/aws/eks/dev-use1/cluster"
+    )
+    assert key.outputs["arn"] != plan.one(KEY, "c-secrets").outputs["arn"]
 
 
 def test_private_endpoint_turns_the_public_endpoint_off():

@@ -3,12 +3,14 @@
 import ipaddress
 import json
 
+import pulumi
+import pulumi_aws as aws
 import pytest
 
 from lepton_infra.components.aws.network import Network, _zone, flow_log_policy, subnet_cidrs
 from lepton_infra.offline import run
 
-from aws_support import ec2_id, rejected
+from aws_support import assert_log_group_has_its_own_key, ec2_id, rejected
 from moto_iam import assert_iam_accepts
 
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -116,6 +118,26 @@ def test_flow_logs_capture_all_traffic_to_cloudwatch_through_a_scoped_role():
     policy = json.loads(plan.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
     assert policy["Statement"][0]["Resource"] == [group.outputs["arn"], group.outputs["arn"] + ":*"]
     assert "*" not in json.dumps(policy["Statement"][0]["Resource"]).replace(":*", "")
+
+
+def test_the_flow_log_group_is_encrypted_with_its_own_key_for_that_group_only():
+    plan = plan_for()
+    key = assert_log_group_has_its_own_key(
+        plan, "/aws/vpc/dev-use1/flow-logs", "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vpc/dev-use1/flow-logs"
+    )
+    # Flow logs are not data of record: the key is not protected, and the group keeps its 90 days.
+    assert not key.protect and not key.retain_on_delete
+    assert plan.one("aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] == 90
+
+
+def test_the_flow_log_key_policy_follows_the_providers_region():
+    def program():
+        west = aws.Provider("west", region="eu-west-1")
+        Network("net", {"spec": {}, "cluster_name": "dev-use1", "tags": TAGS}, opts=pulumi.ResourceOptions(provider=west))
+
+    assert_log_group_has_its_own_key(
+        run(program), "/aws/vpc/dev-use1/flow-logs", "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/vpc/dev-use1/flow-logs"
+    )
 
 
 def test_flow_log_iam_documents_are_accepted_by_iam():
