@@ -35,9 +35,19 @@ class GpuNodePoolArgs(ComponentArgs):
     tags: dict[str, str] = Field(default_factory=dict)
 
 
+AUTOSCALER_GPU_LABEL = "k8s.amazonaws.com/accelerator"
+
+
+def node_labels(pool: GpuPoolSpec) -> dict[str, str]:
+    """The contract's labels, plus the one the cluster autoscaler's AWS provider reads to know a node has GPUs
+    (GPULabel in cloudprovider/aws): it then treats a new node as unready until the device plugin advertises them,
+    instead of scaling up again for the pods still pending meanwhile."""
+    return {**gpu_node_labels(pool.name, pool.accelerator, pool.capacity), AUTOSCALER_GPU_LABEL: pool.accelerator}
+
+
 def node_template_tags(pool: GpuPoolSpec) -> dict[str, str]:
     """What the autoscaler must know about a node before one exists: its labels, the GPU taint and GPU count."""
-    labels = gpu_node_labels(pool.name, pool.accelerator, pool.capacity)
+    labels = node_labels(pool)
     return {
         **{f"{_CA}/node-template/label/{k}": v for k, v in labels.items()},
         f"{_CA}/node-template/taint/{GPU_TAINT.key}": f"{GPU_TAINT.value}:{GPU_TAINT.effect}",
@@ -71,7 +81,7 @@ class GpuNodePool(pulumi.ComponentResource):
         super().__init__("lepton:aws:GpuNodePool", name, None, opts)
         pool = args.pool
         self.instance_type = catalog.machine_type(pool.accelerator, "aws", pool.gpus_per_node)
-        self.labels = gpu_node_labels(pool.name, pool.accelerator, pool.capacity)
+        self.labels = node_labels(pool)
         self.taints = [GPU_TAINT.as_eks()]
 
         template = node_launch_template(self, name, disk_size_gb=pool.disk_size_gb, tags=args.tags)

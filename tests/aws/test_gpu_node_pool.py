@@ -50,13 +50,14 @@ def test_gpu_nodes_carry_the_contract_taint(plan):
     assert plan.one(NODE_GROUP).inputs["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]
 
 
-def test_gpu_nodes_carry_the_contract_labels():
+def test_gpu_nodes_carry_the_contract_labels_and_the_autoscalers_gpu_label():
     labels = plan_for(name="fast", accelerator="h100", gpus_per_node=8, capacity="on-demand").one(NODE_GROUP).inputs["labels"]
     assert labels == {
         "lepton.ai/accelerator": "h100",
         "lepton.ai/pool": "fast",
         "lepton.ai/capacity": "on-demand",
         "nvidia.com/gpu.present": "true",
+        "k8s.amazonaws.com/accelerator": "h100",
     }
 
 
