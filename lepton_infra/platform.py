@@ -161,7 +161,7 @@ def _aws_foundation(parent: Platform, name: str, spec: PlatformSpec, cell: CellS
     provider = aws.Provider(f"{name}-aws", region=cell.region, opts=pulumi.ResourceOptions(parent=parent))
     opts = pulumi.ResourceOptions(parent=parent, provider=provider)
 
-    network = Network(f"{name}-network", {"spec": cell.network, "cluster_name": prefix, "tags": tags}, opts=opts)
+    network = Network(f"{name}-network", {"spec": cell.network, "cluster_name": prefix, "tags": tags, "protected": spec.protected}, opts=opts)
     cluster = EksCluster(
         f"{name}-cluster",
         {

@@ -23,6 +23,8 @@ import pulumi_aws.cloudwatch as cloudwatch
 import pulumi_aws.kms as kms
 from pulumi_aws import get_caller_identity_output, get_partition_output, get_region_output
 
+from ._kms import customer_managed_key
+
 LOGS_KEY_ACTIONS = ("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*")
 LOGS_ENCRYPTION_CONTEXT = "kms:EncryptionContext:aws:logs:arn"
 
@@ -63,28 +65,27 @@ def encrypted_log_group(
     log_group_name: str,
     retention_in_days: int,
     tags: Mapping[str, str],
-    key_opts: pulumi.ResourceOptions | None = None,
+    protected: bool = False,
 ) -> tuple[cloudwatch.LogGroup, kms.Key]:
     """A log group named ``log_group_name`` under a rotating customer-managed key that only it may use.
 
-    ``key_opts`` are merged over ``parent=parent`` for the key (pass a component's protect / retain_on_delete
-    options when the key guards data of record); the log group itself is a plain child that waits for the key.
-    Account, region and partition come from invokes under ``parent``, so they follow the parent's provider.
+    ``protected`` (prod) protects and retains both: the logs are an audit trail that outlives the stack's
+    resources, and the key is the only way to read them. Account, region and partition come from invokes under
+    ``parent``, so they follow the parent's provider.
     """
+    keep = pulumi.ResourceOptions(parent=parent, protect=protected, retain_on_delete=protected)
     invoke = pulumi.InvokeOutputOptions(parent=parent)
     policy = pulumi.Output.all(
         get_partition_output(opts=invoke).partition,
         get_region_output(opts=invoke).region,
         get_caller_identity_output(opts=invoke).account_id,
     ).apply(lambda a: log_group_key_policy(a[0], a[1], a[2], log_group_name))
-    key = kms.Key(
+    key = customer_managed_key(
         f"{name}-key",
-        description=f"Encrypts the CloudWatch Logs group {log_group_name}",
-        enable_key_rotation=True,
-        deletion_window_in_days=30,
+        f"Encrypts the CloudWatch Logs group {log_group_name}",
+        tags,
+        keep,
         policy=policy,
-        tags=dict(tags),
-        opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=parent), key_opts),
     )
     group = cloudwatch.LogGroup(
         name,
@@ -92,6 +93,6 @@ def encrypted_log_group(
         retention_in_days=retention_in_days,
         kms_key_id=key.arn,
         tags=dict(tags),
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[key]),
+        opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[key])),
     )
     return group, key

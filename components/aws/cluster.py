@@ -16,7 +16,6 @@ import json
 import pulumi
 import pulumi_aws.eks as eks
 import pulumi_aws.iam as iam
-import pulumi_aws.kms as kms
 import pulumi_kubernetes as k8s
 from pydantic import Field, model_validator
 
@@ -31,6 +30,7 @@ from lepton_infra.spec import (
 )
 
 from . import _iam, _logs
+from ._kms import customer_managed_key
 from .node_template import node_launch_template
 
 # CloudWatch accepts only certain retention values; a year keeps audit logs through a yearly review.
@@ -137,13 +137,8 @@ class EksCluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         data = pulumi.ResourceOptions(parent=self, protect=args.protected, retain_on_delete=args.protected)
 
-        key = kms.Key(
-            f"{name}-secrets",
-            description=f"EKS {args.name}: envelope encryption of Kubernetes secrets",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            tags=tags,
-            opts=data,
+        key = customer_managed_key(
+            f"{name}-secrets", f"EKS {args.name}: envelope encryption of Kubernetes secrets", tags, opts=data
         )
         cluster_role, cluster_attachments = _iam.role(
             self,
@@ -158,14 +153,14 @@ class EksCluster(pulumi.ComponentResource):
             f"{name}-cluster-kms", role=cluster_role.id, policy=key.arn.apply(cluster_kms_policy), opts=child
         )
         # EKS writes to exactly this name; creating it first makes our retention (not "never expire") apply, and
-        # its own customer-managed key (protected like the secrets key) encrypts the audit trail.
+        # its own customer-managed key encrypts the audit trail (both kept in protected environments).
         log_group, _ = _logs.encrypted_log_group(
             self,
             f"{name}-control-plane",
             log_group_name=f"/aws/eks/{args.name}/cluster",
             retention_in_days=CONTROL_PLANE_LOG_RETENTION_DAYS,
             tags=tags,
-            key_opts=data,
+            protected=args.protected,
         )
         public = not args.private_endpoint
         cluster = eks.Cluster(

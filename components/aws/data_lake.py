@@ -24,6 +24,7 @@ from lepton_infra.conventions import physical_name
 from lepton_infra.spec import ComponentArgs, DataLakeSpec, LifecycleSpec, PulumiInput, SpecError, SpecIssues, parse_model
 
 from . import _iam
+from ._kms import customer_managed_key
 from .workload_identity import WorkloadIdentity
 
 TOKEN = "lepton:aws:DataLake"
@@ -283,9 +284,7 @@ class DataLake(pulumi.ComponentResource):
 
     # building blocks ---------------------------------------------------------------------------
     def _key(self, name: str, description: str, opts: pulumi.ResourceOptions) -> kms.Key:
-        return kms.Key(
-            name, description=description, enable_key_rotation=True, deletion_window_in_days=30, tags=self._tags, opts=opts
-        )
+        return customer_managed_key(name, description, self._tags, opts)
 
     def _bucket(
         self, name: str, physical: pulumi.Input[str], opts: pulumi.ResourceOptions, encryption: dict[str, Any]

@@ -31,6 +31,7 @@ class NetworkArgs(ComponentArgs):
     spec: NetworkSpec
     cluster_name: str = Field(description="The EKS cluster's physical name, for the kubernetes.io/cluster/<name> tag.")
     tags: dict[str, str] = Field(default_factory=dict)
+    protected: bool = Field(False, description="Protect and retain the flow-log group and its key (prod).")
 
 
 def subnet_cidrs(cidr: str, zones: int) -> tuple[list[str], list[str]]:
@@ -60,7 +61,7 @@ class Network(pulumi.ComponentResource):
     def __init__(self, name: str, args: NetworkArgs | dict, opts: pulumi.ResourceOptions | None = None):
         args = parse_model(NetworkArgs, args)
         super().__init__("lepton:aws:Network", name, None, opts)
-        self._name, self._tags = name, args.tags
+        self._name, self._tags, self._protected = name, args.tags, args.protected
         spec = args.spec
         child = pulumi.ResourceOptions(parent=self)
 
@@ -153,14 +154,14 @@ class Network(pulumi.ComponentResource):
     def _flow_logs(self, vpc: ec2.Vpc, cluster_name: str) -> None:
         """All VPC traffic metadata to CloudWatch Logs, through a role only VPC Flow Logs of this account can assume."""
         child = pulumi.ResourceOptions(parent=self)
-        # Under a customer-managed key of its own. Not protected: flow logs are not data of record, and the group
-        # (deleted with the network) is the only data the key guards.
+        # Under a customer-managed key of its own; kept in protected environments (an audit trail of the traffic).
         log_group, _ = _logs.encrypted_log_group(
             self,
             f"{self._name}-flow-logs",
             log_group_name=f"/aws/vpc/{cluster_name}/flow-logs",
             retention_in_days=FLOW_LOG_RETENTION_DAYS,
             tags=self._tags,
+            protected=self._protected,
         )
         invoke = pulumi.InvokeOutputOptions(parent=self)
         account = aws.get_caller_identity_output(opts=invoke).account_id

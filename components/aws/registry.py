@@ -10,11 +10,12 @@ import json
 
 import pulumi
 import pulumi_aws.ecr as ecr
-import pulumi_aws.kms as kms
 from pydantic import Field
 
 from lepton_infra.conventions import physical_name
 from lepton_infra.spec import ComponentArgs, RegistrySpec, parse_model
+
+from ._kms import customer_managed_key
 
 TOKEN = "lepton:aws:ContainerRegistry"
 UNTAGGED_EXPIRY_DAYS = 14
@@ -80,14 +81,7 @@ class ContainerRegistry(pulumi.ComponentResource):
         data_opts = pulumi.ResourceOptions(parent=self, protect=args.protected, retain_on_delete=args.protected)
         repository_name = physical_name(args.name_prefix, args.spec.repository, max_length=_REPOSITORY_NAME_MAX)
 
-        key = kms.Key(
-            f"{name}-key",
-            description=f"Encrypts the {repository_name} container images",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            tags=args.tags,
-            opts=data_opts,
-        )
+        key = customer_managed_key(f"{name}-key", f"Encrypts the {repository_name} container images", args.tags, data_opts)
         repository = ecr.Repository(
             f"{name}-repository",
             name=repository_name,

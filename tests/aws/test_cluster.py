@@ -67,11 +67,13 @@ def test_secrets_are_envelope_encrypted_with_a_rotating_customer_managed_key(pla
     assert encryption["provider"]["keyArn"] == key.outputs["arn"]
 
 
-def test_the_keys_are_protected_and_retained_only_when_protected(plan):
+def test_the_keys_and_the_audit_log_are_protected_and_retained_only_when_protected(plan):
     assert {k.name for k in plan.of_type(KEY)} == {"c-secrets", "c-control-plane-key"}
-    assert not any(k.protect or k.retain_on_delete for k in plan.of_type(KEY))
-    keys = plan_for(protected=True).of_type(KEY)
-    assert len(keys) == 2 and all(k.protect and k.retain_on_delete for k in keys)
+    kept = plan.of_type(KEY) + plan.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert not any(r.protect or r.retain_on_delete for r in kept)
+    protected = plan_for(protected=True)
+    kept = protected.of_type(KEY) + protected.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert len(kept) == 3 and all(r.protect and r.retain_on_delete for r in kept)
 
 
 def test_all_control_plane_log_types_are_enabled(plan):

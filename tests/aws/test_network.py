@@ -125,9 +125,15 @@ def test_the_flow_log_group_is_encrypted_with_its_own_key_for_that_group_only():
     key = assert_log_group_has_its_own_key(
         plan, "/aws/vpc/dev-use1/flow-logs", "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vpc/dev-use1/flow-logs"
     )
-    # Flow logs are not data of record: the key is not protected, and the group keeps its 90 days.
-    assert not key.protect and not key.retain_on_delete
-    assert plan.one("aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] == 90
+    group = plan.one("aws:cloudwatch/logGroup:LogGroup")
+    assert group.inputs["retentionInDays"] == 90
+    assert not any(r.protect or r.retain_on_delete for r in (key, group))
+
+
+def test_a_protected_network_keeps_its_flow_logs_and_their_key():
+    plan = run(lambda: Network("net", {"spec": {}, "cluster_name": "dev-use1", "tags": TAGS, "protected": True}))
+    kept = [plan.one("aws:cloudwatch/logGroup:LogGroup"), plan.one("aws:kms/key:Key")]
+    assert all(r.protect and r.retain_on_delete for r in kept)
 
 
 def test_the_flow_log_key_policy_follows_the_providers_region():

@@ -91,16 +91,10 @@ def test_every_zone_bucket_is_kms_encrypted_with_a_customer_key_versioned_and_pr
         assert all(block[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
 
 
-def test_prod_protects_every_bucket_and_key(stack_plan):
+def test_prod_protects_every_bucket_key_and_log_group(stack_plan):
     plan = stack_plan("prod")
-    # The one exception: the VPC flow-log group's own key. Flow logs are not data of record and their group goes
-    # with the network, so retaining the key would only leave an orphan behind.
-    flow_log_keys = {
-        g.inputs["kmsKeyId"] for g in plan.of_type("aws:cloudwatch/logGroup:LogGroup") if g.inputs["name"].endswith("/flow-logs")
-    }
-    keys = [k for k in plan.of_type("aws:kms/key:Key") if k.outputs["arn"] not in flow_log_keys]
-    data = plan.of_type("aws:s3/bucket:Bucket") + keys
-    assert len(flow_log_keys) == 1 and data and all(r.protect and r.retain_on_delete for r in data)
+    data = [r for t in ("aws:s3/bucket:Bucket", "aws:kms/key:Key", "aws:cloudwatch/logGroup:LogGroup") for r in plan.of_type(t)]
+    assert data and all(r.protect and r.retain_on_delete for r in data), [r.name for r in data if not r.protect]
 
 
 def test_dev_does_not_protect_its_buckets(stack_plan):
