@@ -6,7 +6,7 @@ import pytest
 import yaml
 from pulumi.runtime.rpc import _special_secret_sig as SECRET_VALUE, _special_sig_key as SECRET_SIG
 
-from lepton_infra.components.aws.cluster import BEFORE_NODES_ADDONS, EksCluster, cluster_kms_policy
+from lepton_infra.components.aws.cluster import BEFORE_NODES_ADDONS, EksCluster
 from lepton_infra.offline import run
 
 from aws_support import KEY, assert_log_group_has_its_own_key, rejected
@@ -144,8 +144,10 @@ def test_the_vpc_cni_runs_under_irsa_and_the_node_role_lacks_cni_permissions(pla
 def test_iam_documents_are_accepted_by_iam(plan):
     for role in plan.of_type("aws:iam/role:Role"):
         assert_iam_accepts(trust_policy_json=role.inputs["assumeRolePolicy"])
-    assert_iam_accepts(policy_json=plan.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
-    assert json.loads(cluster_kms_policy("arn:k"))["Statement"][0]["Resource"] == "arn:k"
+    kms_access = plan.one("aws:iam/rolePolicy:RolePolicy")
+    assert_iam_accepts(policy_json=kms_access.inputs["policy"])
+    secrets_key = plan.one("aws:kms/key:Key", "c-secrets").outputs["arn"]
+    assert json.loads(kms_access.inputs["policy"])["Statement"][0]["Resource"] == secrets_key
 
 
 def test_the_system_node_template_encrypts_the_root_volume_and_requires_imdsv2(plan):

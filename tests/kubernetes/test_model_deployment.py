@@ -2,7 +2,6 @@ import pulumi
 import pytest
 
 from lepton_infra.components.kubernetes.model_deployment import ModelDeployment
-from lepton_infra.conventions import GPU_TAINT
 from lepton_infra.offline import run
 
 from _support import custom_resources_after_strict_schema_check, provider_of, rejected, run_with_provider, uses_provider
@@ -74,8 +73,7 @@ def test_server_requests_and_is_limited_to_the_models_gpus():
 def test_pod_selects_the_accelerator_and_tolerates_the_gpu_taint():
     spec = pod(deploy(model=model(accelerator="h100", gpus=8)))
     assert spec["nodeSelector"] == {"lepton.ai/accelerator": "h100"}
-    assert spec["tolerations"] == [GPU_TAINT.toleration()]
-    assert spec["tolerations"][0]["key"] == "nvidia.com/gpu"
+    assert spec["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}]
 
 
 def test_shared_memory_is_a_memory_backed_empty_dir_of_the_models_size():
