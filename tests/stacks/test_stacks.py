@@ -5,7 +5,8 @@ import re
 import pytest
 
 from lepton_infra.kubernetes_schema import kubernetes_objects, schema_errors
-from lepton_infra.offline import OfflinePlan, read_stack_config, run_stack
+from lepton_infra.offline import OfflinePlan, read_stack_config, run, run_stack
+from lepton_infra.platform import Platform
 from lepton_infra.spec import SpecError, parse_platform_spec
 
 from stack_support import STACKS
@@ -193,4 +194,19 @@ def test_a_bad_config_fails_before_any_resource_exists(break_it, field):
     with pytest.raises(SpecError) as err:
         run_stack("dev", STACKS, config_overrides={SPEC_KEY: spec}, plan=plan)
     assert field in dict(err.value.issues)
+    assert plan.resources == []
+
+
+@pytest.mark.parametrize(
+    "kwargs,field",
+    [({"build_context": STACKS}, "build_context"), ({"cell": "gcp-euw4"}, "cell")],
+    ids=["no-serving-dockerfile-there", "unknown-cell"],
+)
+def test_bad_platform_args_fail_before_any_resource_exists(kwargs, field):
+    spec = spec_of("dev")
+    plan = OfflinePlan()
+    with pytest.raises(SpecError) as err:
+        run(lambda: Platform("dev", spec, **kwargs), plan=plan)
+    message = dict(err.value.issues)[field]
+    assert "serving/" in message or "aws-use1" in message
     assert plan.resources == []
