@@ -336,6 +336,11 @@ class ModelSpec(Strict):
     max_queue_delay_ms: float = Field(5, ge=0, le=10_000)
     target_cpu_utilization: int = Field(70, ge=10, le=100)
     canary: CanarySpec | None = None
+    callers: list[DnsLabel] = Field(
+        default_factory=list,
+        description="Namespaces whose meshed workloads may call the model besides its own (e.g. istio-ingress); "
+        "the mesh refuses every other caller by its mTLS identity.",
+    )
 
     @model_validator(mode="after")
     def _canary_differs(self) -> "ModelSpec":

@@ -1,4 +1,4 @@
-"""One model served from the serving image: Deployments per version, Service, autoscaling and Istio routing.
+"""One model served from the serving image: Deployments per version, Service, autoscaling, Istio routing and access.
 
 The pod follows the hybrid contract (selects ``lepton.ai/accelerator``, tolerates the GPU taint, requests
 ``nvidia.com/gpu``) and the ``restricted`` Pod Security Standard (non-root, no privilege escalation, all
@@ -269,6 +269,21 @@ class ModelDeployment(pulumi.ComponentResource):
                 ],
             },
             opts=routed,
+        )
+
+        # Least privilege in the mesh: STRICT mTLS proves who calls, this says who may. Only the model's own
+        # namespace and the namespaces the spec names; kubelet probes go through the sidecar agent, not this port.
+        CustomResource(
+            child_name(self, "authz"),
+            api_version="security.istio.io/v1",
+            kind="AuthorizationPolicy",
+            metadata=meta(model.name),
+            spec={
+                "selector": {"matchLabels": {"app": model.name}},
+                "action": "ALLOW",
+                "rules": [{"from": [{"source": {"namespaces": sorted({ns, *model.callers})}}]}],
+            },
+            opts=child,
         )
 
         self.namespace = pulumi.Output.from_input(ns_name)

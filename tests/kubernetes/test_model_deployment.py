@@ -9,6 +9,7 @@ from _support import custom_resources_after_strict_schema_check, provider_of, re
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 DESTINATION_RULE = "kubernetes:networking.istio.io/v1:DestinationRule"
 VIRTUAL_SERVICE = "kubernetes:networking.istio.io/v1:VirtualService"
+AUTHORIZATION_POLICY = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/serving@sha256:" + "a" * 64
 HOST = "llm.models.svc.cluster.local"
 CANARY = {"version": "v2", "artifact": "llm/v2/model.pt", "weight": 20}
@@ -236,9 +237,24 @@ def test_virtual_service_sends_everything_to_stable_without_a_canary():
     assert routes(deploy()) == {"v1": 100}
 
 
-def test_every_kubernetes_object_passes_the_schema_and_the_custom_resources_are_istio_routing():
+def test_only_the_models_own_namespace_may_call_it_by_default():
+    policy = deploy().one(AUTHORIZATION_POLICY).inputs
+    assert policy["metadata"]["namespace"] == "models"
+    assert policy["spec"] == {
+        "selector": {"matchLabels": {"app": "llm"}},
+        "action": "ALLOW",
+        "rules": [{"from": [{"source": {"namespaces": ["models"]}}]}],
+    }
+
+
+def test_named_callers_are_added_to_the_allowed_namespaces():
+    policy = deploy(model=model(callers=["istio-ingress", "apps"])).one(AUTHORIZATION_POLICY).inputs["spec"]
+    assert policy["rules"] == [{"from": [{"source": {"namespaces": ["apps", "istio-ingress", "models"]}}]}]
+
+
+def test_every_kubernetes_object_passes_the_schema_and_the_custom_resources_are_istio_routing_and_access():
     custom = custom_resources_after_strict_schema_check(with_canary())
-    assert sorted(r.type for r in custom) == [DESTINATION_RULE, VIRTUAL_SERVICE]
+    assert sorted(r.type for r in custom) == [DESTINATION_RULE, VIRTUAL_SERVICE, AUTHORIZATION_POLICY]
 
 
 # --------------------------------------------------------------------------------------------- wiring
@@ -257,7 +273,7 @@ def test_image_and_model_location_may_be_outputs():
 def test_children_use_the_provider_given_to_the_component():
     plan = run_with_provider(lambda opts: ModelDeployment("llm", deployment_args(model=model(canary=CANARY)), opts))
     kids = plan.children(plan.one("lepton:kubernetes:ModelDeployment"))
-    assert len(kids) == 9
+    assert len(kids) == 10  # ns, sa, 2 deployments, svc, hpa, pdb, dr, vs, authz
     assert all(uses_provider(k, provider_of(plan)) for k in kids)
 
 
@@ -292,6 +308,7 @@ def test_outputs():
         ({"namespace": "Models"}, "namespace"),
         ({"env": {"AWS_REGION": 1}}, "env.AWS_REGION"),
         ({"replica_count": 3}, "replica_count"),
+        ({"model": model(callers=["Apps"])}, "model.callers[0]"),
     ],
 )
 def test_bad_args_are_rejected_naming_the_field_with_nothing_registered(bad, field):

@@ -210,3 +210,13 @@ def test_bad_platform_args_fail_before_any_resource_exists(kwargs, field):
     message = dict(err.value.issues)[field]
     assert "serving/" in message or "aws-use1" in message
     assert plan.resources == []
+
+
+@pytest.mark.parametrize("stack", STACK_NAMES)
+def test_each_model_admits_only_its_own_namespace_through_the_mesh(stack, stack_plan):
+    plan = stack_plan(stack)
+    policies = {p.inputs["metadata"]["name"]: p.inputs["spec"] for p in plan.of_type("kubernetes:security.istio.io/v1:AuthorizationPolicy")}
+    assert set(policies) == {m.name for m in spec_of(stack).models}
+    for name, policy in policies.items():
+        assert policy["action"] == "ALLOW" and policy["selector"] == {"matchLabels": {"app": name}}
+        assert policy["rules"] == [{"from": [{"source": {"namespaces": ["models"]}}]}]
