@@ -234,30 +234,33 @@ class ModelDeployment(pulumi.ComponentResource):
             opts=child,
         )
 
+        def istio(suffix: str, api_version: str, kind: str, spec: dict, opts: pulumi.ResourceOptions) -> None:
+            CustomResource(
+                child_name(self, suffix), api_version=api_version, kind=kind, metadata=meta(model.name), spec=spec, opts=opts
+            )
+
         host = f"{model.name}.{ns}.svc.cluster.local"
         routed = pulumi.ResourceOptions(parent=self, depends_on=[service])
-        CustomResource(
-            child_name(self, "dr"),
-            api_version="networking.istio.io/v1",
-            kind="DestinationRule",
-            metadata=meta(model.name),
-            spec={
+        istio(
+            "dr",
+            "networking.istio.io/v1",
+            "DestinationRule",
+            {
                 "host": host,
                 "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}},
                 "subsets": [{"name": v, "labels": {"version": v}} for v, _, _ in versions],
             },
-            opts=routed,
+            routed,
         )
         canary_weight = model.canary.weight if model.canary else 0
         weights = {model.version: 100 - canary_weight}
         if model.canary:
             weights[model.canary.version] = canary_weight
-        CustomResource(
-            child_name(self, "vs"),
-            api_version="networking.istio.io/v1",
-            kind="VirtualService",
-            metadata=meta(model.name),
-            spec={
+        istio(
+            "vs",
+            "networking.istio.io/v1",
+            "VirtualService",
+            {
                 "hosts": [host],
                 "http": [
                     {
@@ -268,22 +271,21 @@ class ModelDeployment(pulumi.ComponentResource):
                     }
                 ],
             },
-            opts=routed,
+            routed,
         )
 
         # Least privilege in the mesh: STRICT mTLS proves who calls, this says who may. Only the model's own
         # namespace and the namespaces the spec names; kubelet probes go through the sidecar agent, not this port.
-        CustomResource(
-            child_name(self, "authz"),
-            api_version="security.istio.io/v1",
-            kind="AuthorizationPolicy",
-            metadata=meta(model.name),
-            spec={
+        istio(
+            "authz",
+            "security.istio.io/v1",
+            "AuthorizationPolicy",
+            {
                 "selector": {"matchLabels": {"app": model.name}},
                 "action": "ALLOW",
                 "rules": [{"from": [{"source": {"namespaces": sorted({ns, *model.callers})}}]}],
             },
-            opts=child,
+            child,
         )
 
         self.namespace = pulumi.Output.from_input(ns_name)
