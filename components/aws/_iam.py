@@ -3,15 +3,36 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import pulumi
 import pulumi_aws.iam as iam
+from pulumi_aws import get_caller_identity_output, get_partition_output, get_region_output
 
 from lepton_infra.conventions import physical_name
 
 # IAM role names are limited to 64 characters (IAM quotas: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
 ROLE_NAME_MAX = 64
+
+
+@dataclass(frozen=True)
+class AwsAccount:
+    """Where a component's ARNs live: its provider's partition, region and account, looked up once per component."""
+
+    partition: pulumi.Output[str]
+    region: pulumi.Output[str]
+    account_id: pulumi.Output[str]
+
+
+def aws_account(parent: pulumi.Resource) -> AwsAccount:
+    """Invokes under ``parent``, so the answers follow the parent's provider (region, credentials)."""
+    invoke = pulumi.InvokeOutputOptions(parent=parent)
+    return AwsAccount(
+        partition=get_partition_output(opts=invoke).partition,
+        region=get_region_output(opts=invoke).region,
+        account_id=get_caller_identity_output(opts=invoke).account_id,
+    )
 
 
 def service_trust_policy(service: str, conditions: Mapping[str, Any] | None = None) -> pulumi.Output[str]:

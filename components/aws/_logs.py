@@ -21,8 +21,7 @@ from typing import Any, Mapping
 import pulumi
 import pulumi_aws.cloudwatch as cloudwatch
 import pulumi_aws.kms as kms
-from pulumi_aws import get_caller_identity_output, get_partition_output, get_region_output
-
+from ._iam import AwsAccount
 from ._kms import customer_managed_key
 
 LOGS_KEY_ACTIONS = ("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*")
@@ -62,6 +61,7 @@ def encrypted_log_group(
     parent: pulumi.Resource,
     name: str,
     *,
+    account: AwsAccount,
     log_group_name: str,
     retention_in_days: int,
     tags: Mapping[str, str],
@@ -70,16 +70,11 @@ def encrypted_log_group(
     """A log group named ``log_group_name`` under a rotating customer-managed key that only it may use.
 
     ``protected`` (prod) protects and retains both: the logs are an audit trail that outlives the stack's
-    resources, and the key is the only way to read them. Account, region and partition come from invokes under
-    ``parent``, so they follow the parent's provider.
+    resources, and the key is the only way to read them. ``account`` (``_iam.aws_account(parent)``) places the
+    log group's ARN in the key policy.
     """
     keep = pulumi.ResourceOptions(parent=parent, protect=protected, retain_on_delete=protected)
-    invoke = pulumi.InvokeOutputOptions(parent=parent)
-    policy = pulumi.Output.all(
-        get_partition_output(opts=invoke).partition,
-        get_region_output(opts=invoke).region,
-        get_caller_identity_output(opts=invoke).account_id,
-    ).apply(lambda a: log_group_key_policy(a[0], a[1], a[2], log_group_name))
+    policy = pulumi.Output.all(account.partition, account.region, account.account_id).apply(lambda a: log_group_key_policy(a[0], a[1], a[2], log_group_name))
     key = customer_managed_key(
         f"{name}-key",
         f"Encrypts the CloudWatch Logs group {log_group_name}",

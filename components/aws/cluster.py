@@ -157,6 +157,7 @@ class EksCluster(pulumi.ComponentResource):
         log_group, _ = _logs.encrypted_log_group(
             self,
             f"{name}-control-plane",
+            account=_iam.aws_account(self),
             log_group_name=f"/aws/eks/{args.name}/cluster",
             retention_in_days=CONTROL_PLANE_LOG_RETENTION_DAYS,
             tags=tags,

@@ -24,6 +24,7 @@ from lepton_infra.spec import KUBERNETES_VERSIONS, ComponentArgs, PulumiInput, p
 
 from ..kubernetes._helm import release
 from .cluster import SYSTEM_POOL_LABELS
+from .gpu_node_pool import AUTOSCALER_TAG_PREFIX
 from .workload_identity import WorkloadIdentity
 
 TOKEN = "lepton:aws:ClusterAutoscaler"
@@ -39,7 +40,6 @@ CHART_VERSION = "9.59.0"
 # registry.k8s.io/autoscaling/cluster-autoscaler:v1.33.3 (k8s.io image promotion), v1.34.5 (release
 # cluster-autoscaler-1.34.5), v1.35.0 (chart 9.59.0's appVersion).
 IMAGE_TAGS = {"1.33": "v1.33.3", "1.34": "v1.34.5", "1.35": "v1.35.0"}
-_CA = "k8s.io/cluster-autoscaler"
 Expander = Literal["least-waste", "random", "most-pods", "price", "priority"]
 
 
@@ -95,7 +95,7 @@ def autoscaler_policy(cluster_name: str) -> str:
                     "Effect": "Allow",
                     "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
                     "Resource": "*",
-                    "Condition": {"StringEquals": {f"aws:ResourceTag/{_CA}/{cluster_name}": "owned"}},
+                    "Condition": {"StringEquals": {f"aws:ResourceTag/{AUTOSCALER_TAG_PREFIX}/{cluster_name}": "owned"}},
                 },
             ],
         }

@@ -23,7 +23,7 @@ AMI_TYPE = "AL2023_x86_64_NVIDIA"
 _CAPACITY_TYPES = {"spot": "SPOT", "on-demand": "ON_DEMAND"}
 # Cluster autoscaler tag formats (cluster-autoscaler/cloudprovider/aws/README.md, "Auto-Discovery Setup" and
 # "Scaling a node group to 0"; eksctl "Scaling up from 0": https://docs.aws.amazon.com/eks/latest/eksctl/autoscaling.html).
-_CA = "k8s.io/cluster-autoscaler"
+AUTOSCALER_TAG_PREFIX = "k8s.io/cluster-autoscaler"
 
 
 class GpuNodePoolArgs(ComponentArgs):
@@ -49,14 +49,14 @@ def node_template_tags(pool: GpuPoolSpec) -> dict[str, str]:
     """What the autoscaler must know about a node before one exists: its labels, the GPU taint and GPU count."""
     labels = node_labels(pool)
     return {
-        **{f"{_CA}/node-template/label/{k}": v for k, v in labels.items()},
-        f"{_CA}/node-template/taint/{GPU_TAINT.key}": f"{GPU_TAINT.value}:{GPU_TAINT.effect}",
-        f"{_CA}/node-template/resources/{GPU_RESOURCE}": str(pool.gpus_per_node),
+        **{f"{AUTOSCALER_TAG_PREFIX}/node-template/label/{k}": v for k, v in labels.items()},
+        f"{AUTOSCALER_TAG_PREFIX}/node-template/taint/{GPU_TAINT.key}": f"{GPU_TAINT.value}:{GPU_TAINT.effect}",
+        f"{AUTOSCALER_TAG_PREFIX}/node-template/resources/{GPU_RESOURCE}": str(pool.gpus_per_node),
     }
 
 
 def autoscaler_tags(cluster_name: str, pool: GpuPoolSpec) -> dict[str, str]:
-    return {f"{_CA}/enabled": "true", f"{_CA}/{cluster_name}": "owned", **node_template_tags(pool)}
+    return {f"{AUTOSCALER_TAG_PREFIX}/enabled": "true", f"{AUTOSCALER_TAG_PREFIX}/{cluster_name}": "owned", **node_template_tags(pool)}
 
 
 def _check_offered(pool: GpuPoolSpec) -> None:
@@ -125,4 +125,4 @@ class GpuNodePool(pulumi.ComponentResource):
 
 def _slug(key: str) -> str:
     """k8s.io/cluster-autoscaler/node-template/label/lepton.ai/pool -> label-lepton-ai-pool (a resource name)."""
-    return key.removeprefix(f"{_CA}/node-template/").replace("/", "-").replace(".", "-")
+    return key.removeprefix(f"{AUTOSCALER_TAG_PREFIX}/node-template/").replace("/", "-").replace(".", "-")

@@ -154,19 +154,18 @@ class Network(pulumi.ComponentResource):
     def _flow_logs(self, vpc: ec2.Vpc, cluster_name: str) -> None:
         """All VPC traffic metadata to CloudWatch Logs, through a role only VPC Flow Logs of this account can assume."""
         child = pulumi.ResourceOptions(parent=self)
+        aws_account = _iam.aws_account(self)
+        account, region, partition = aws_account.account_id, aws_account.region, aws_account.partition
         # Under a customer-managed key of its own; kept in protected environments (an audit trail of the traffic).
         log_group, _ = _logs.encrypted_log_group(
             self,
             f"{self._name}-flow-logs",
+            account=aws_account,
             log_group_name=f"/aws/vpc/{cluster_name}/flow-logs",
             retention_in_days=FLOW_LOG_RETENTION_DAYS,
             tags=self._tags,
             protected=self._protected,
         )
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        account = aws.get_caller_identity_output(opts=invoke).account_id
-        region = aws.get_region_output(opts=invoke).region
-        partition = aws.get_partition_output(opts=invoke).partition
         # Confused-deputy guard recommended by https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html
         trust = _iam.service_trust_policy(
             "vpc-flow-logs.amazonaws.com",
