@@ -1,9 +1,7 @@
 """lepton-platform: one Platform per cell of the stack's spec (stacks/Pulumi.<stack>.yaml, key lepton-platform:platform)."""
 
-from pathlib import Path
-
 from lepton_infra.platform import deploy
 from lepton_infra.spec import load_platform_spec
 
 spec = load_platform_spec()  # validated in full before any resource is registered
-deploy(spec, build_context=Path(__file__).resolve().parent.parent)  # the repository root holds serving/
+deploy(spec)  # the serving image is built from the serving/ sources installed with lepton-infra

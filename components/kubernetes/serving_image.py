@@ -14,6 +14,7 @@ a shipped file is a new tag, which the registry accepts; a change to an ignored 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -36,9 +37,24 @@ from lepton_infra.spec import (
 from ._helm import child_name
 
 TOKEN = "lepton:kubernetes:ServingImage"
-# components/kubernetes/serving_image.py -> the repository root (holds serving/ in a source checkout, not in a wheel).
-DEFAULT_CONTEXT = Path(__file__).resolve().parents[2]
 DOCKERFILE = Path("serving") / "Dockerfile"
+# pyproject.toml ships serving/ in the wheel as this package (lepton_infra/_image_context/serving/) and maps the same
+# name to serving/ of a source checkout, so one lookup finds the image's sources whether the library was installed
+# from PyPI or is a checkout: the directory that holds it is the build context either way.
+SERVING_SOURCES = "lepton_infra._image_context.serving"
+
+
+def packaged_context() -> Path:
+    """The directory holding serving/ (with its Dockerfile), as installed with lepton-infra."""
+    spec = importlib.util.find_spec(SERVING_SOURCES)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    if not locations or not (Path(locations[0]) / "Dockerfile").is_file():
+        raise SpecError(
+            [("context", f"this installation of lepton-infra has no serving image sources ({SERVING_SOURCES}); "
+                         "reinstall it, or pass the directory that holds serving/ as the build context")],
+            "ServingImageArgs",
+        )
+    return Path(locations[0]).resolve().parent
 
 
 def _directory(value: str) -> str:
@@ -49,7 +65,10 @@ def _directory(value: str) -> str:
 
 
 class ServingImageArgs(ComponentArgs):
-    context: Annotated[str, AfterValidator(_directory)] = str(DEFAULT_CONTEXT)
+    context: Annotated[str, AfterValidator(_directory)] = Field(
+        default_factory=lambda: str(packaged_context()),
+        description="The directory that holds serving/; default: the sources installed with lepton-infra.",
+    )
     dockerfile: str | None = Field(None, description="Defaults to <context>/serving/Dockerfile.")
     variant: Literal["cpu", "cuda"] = "cuda"
     repository_url: PulumiInput = Field(description="Registry repository, e.g. <account>.dkr.ecr.<region>.amazonaws.com/serving.")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from lepton_infra.components.kubernetes.serving_image import DEFAULT_CONTEXT, ServingImage, context_files
+from lepton_infra.components.kubernetes.serving_image import ServingImage, context_files, packaged_context
 from lepton_infra.offline import run
 
 from _support import rejected
@@ -23,14 +23,7 @@ def context(tmp_path: Path) -> Path:
     return tmp_path
 
 
-SECRET_SIG = "4dabf18193072939515e22adb298388d"
-
-
-def unsecret(value):
-    """(plain value, whether it was marked secret) of a recorded input."""
-    if isinstance(value, dict) and SECRET_SIG in value:
-        return value["value"], True
-    return value, False
+SOURCES = packaged_context()  # where the serving sources installed with lepton-infra live (this checkout)
 
 
 def image_args(context: Path, **overrides):
@@ -55,7 +48,7 @@ CONTENT_TAG = re.compile(r"^0\.1\.0-[0-9a-f]{12}$")
 def serving_copy(tmp_path: Path) -> Path:
     """A context holding a copy of the repository's serving/ (with its Dockerfile and Dockerfile.dockerignore)."""
     context = tmp_path / "ctx"
-    shutil.copytree(DEFAULT_CONTEXT / "serving", context / "serving", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(SOURCES / "serving", context / "serving", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     (context / "README.md").write_text("# root readme, outside the image\n")
     return context
 
@@ -83,7 +76,7 @@ def test_the_content_tag_is_stable_for_the_same_tree_wherever_it_lives(tmp_path,
 
 
 def test_the_repositorys_own_context_ships_serving_only():
-    files = context_files(DEFAULT_CONTEXT, DEFAULT_CONTEXT / "serving" / "Dockerfile")
+    files = context_files(SOURCES, SOURCES / "serving" / "Dockerfile")
     assert files and all(f.startswith("serving/") for f in files)
     assert {"serving/Dockerfile", "serving/app.py", "serving/requirements.txt"} <= set(files)
     assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc")]
@@ -172,9 +165,12 @@ def test_an_explicit_dockerfile_is_used(context):
 
 
 def test_push_logs_in_to_the_registry_host_with_its_credentials(context):
-    registries, secret = unsecret(build(context).inputs["registries"])
-    assert registries == [{"address": "123456789012.dkr.ecr.us-east-1.amazonaws.com", "username": "AWS", "password": "tok"}]
-    assert secret, "the registry password must travel as a secret"
+    image = build(context)
+    assert image.inputs["registries"] == [
+        {"address": "123456789012.dkr.ecr.us-east-1.amazonaws.com", "username": "AWS", "password": "tok"}
+    ]
+    assert image.is_secret("registries", 0, "password"), "the registry password must travel as a secret"
+    assert "tok" not in str(image.masked_inputs())
 
 
 def test_registry_credentials_may_be_an_output(context):
@@ -183,7 +179,7 @@ def test_registry_credentials_may_be_an_output(context):
                                            repository_url=pulumi.Output.from_input(REPO)))
 
     image = run(program).one(IMAGE)
-    assert unsecret(image.inputs["registries"])[0][0]["username"] == "AWS"
+    assert image.inputs["registries"][0]["username"] == "AWS"
     assert image.inputs["tags"] == [f"{REPO}:{tag_of(context)}"]
 
 
@@ -210,11 +206,11 @@ def test_outputs_are_the_pushed_reference_with_digest(context):
     assert out["ref"] == f"{REPO}@{out['digest']}"
 
 
-def test_the_repositorys_own_serving_dockerfile_is_the_default():
-    assert (DEFAULT_CONTEXT / "serving" / "Dockerfile").is_file()
+def test_the_serving_sources_installed_with_the_library_are_the_default():
+    assert (SOURCES / "serving" / "Dockerfile").is_file()
     image = run(lambda: ServingImage("serving", {"repository_url": REPO, "tag": "0.1.0", "registry": REGISTRY})).one(IMAGE)
-    assert image.inputs["context"] == {"location": str(DEFAULT_CONTEXT)}
-    assert image.inputs["dockerfile"] == {"location": str(DEFAULT_CONTEXT / "serving" / "Dockerfile")}
+    assert image.inputs["context"] == {"location": str(SOURCES)}
+    assert image.inputs["dockerfile"] == {"location": str(SOURCES / "serving" / "Dockerfile")}
     assert image.inputs["buildArgs"] == {"VARIANT": "cuda"}
 
 
