@@ -1,4 +1,4 @@
-"""The hybrid scheduling contract and naming rules every cloud shares (DESIGN.md, "Cross-cloud conventions").
+"""The hybrid scheduling contract and naming rules every cloud shares (docs/design.md, "Cross-cloud conventions").
 
 One workload spec runs on any cell because every GPU node carries the same taint and labels, whatever the cloud's
 own spelling of them.
@@ -106,3 +106,13 @@ def physical_name(*parts: str, max_length: int = 63) -> str:
         return name
     digest = hashlib.sha256(name.encode()).hexdigest()[:8]
     return f"{name[: max_length - 9].rstrip('-')}-{digest}"
+
+
+def stack_scoped_name(stack: str, name: str, max_length: int = 63) -> str:
+    """``<stack>-<name>``, DNS-safe: the default physical name of what a component creates account-wide.
+
+    IAM roles and S3 buckets share one namespace per account (or partition), so a component used in the dev and the
+    prod stack of one account must not name them alike; Pulumi stack names may hold '_' and '.', which many clouds'
+    names refuse.
+    """
+    return physical_name(re.sub(r"[^a-z0-9-]+", "-", f"{stack}-{name}".lower()).strip("-"), max_length=max_length)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from typing import Annotated, Any, Iterable, Literal, Mapping, Sequence
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -87,7 +88,7 @@ def _issues_from(err: ValidationError, root: type[BaseModel]) -> list[tuple[str,
             allowed = ", ".join(parent.model_fields) if parent else "see the JSON schema"
             issues.append((_path(loc), f"unknown key {loc[-1]!r}; allowed keys: {allowed}"))
         else:
-            issues.append((_path(loc), f"{e['msg']} (got {e.get('input')!r})"))
+            issues.append((_path(loc), f"{e['msg'].removeprefix('Value error, ')} (got {e.get('input')!r})"))
     return issues
 
 
@@ -98,6 +99,30 @@ def _dns_label(value: str) -> str:
             f"{value!r} is not a DNS-1123 label: use 1-63 lowercase letters, digits and '-', starting and ending "
             "with a letter or digit"
         )
+    return value
+
+
+# Bucket names must not start with these (S3 User Guide, "General purpose bucket naming rules":
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html). Our bucket names end with the account
+# id, so the reserved suffixes (-s3alias, --ol-s3, .mrap, --x-s3, --table-s3) cannot occur.
+S3_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+
+
+_NAME_PREFIX = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def _name_prefix(value: str) -> str:
+    """A prefix of physical names that become bucket, repository, role and catalog names on every cloud.
+
+    The characters every one of those names accepts; any length, since long names are shortened with a hash.
+    """
+    if not _NAME_PREFIX.match(value):
+        raise ValueError(
+            f"{value!r} cannot start bucket, repository and role names: use lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit (e.g. ml-dev)"
+        )
+    if reserved := next((p for p in S3_RESERVED_PREFIXES if value.startswith(p)), None):
+        raise ValueError(f"{value!r} starts with {reserved!r}, which S3 reserves for its own bucket names")
     return value
 
 
@@ -122,13 +147,38 @@ def _unique(values: list[str]) -> list[str]:
 
 
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+NamePrefix = Annotated[str, AfterValidator(_name_prefix)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 AcceleratorName = Annotated[str, AfterValidator(_accelerator_name)]
 Capacity = Literal["spot", "on-demand"]
 ControlPlaneLog = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
 
-class Strict(BaseModel):
+class Validated(BaseModel):
+    """Raises SpecError, built or validated either way: ``GpuPoolSpec(min_size=5, max_size=2)`` or from a dict.
+
+    One error type and one message style (every problem with its field path), never pydantic's ValidationError.
+    """
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as err:
+            raise SpecError(_issues_from(err, type(self)), type(self).__name__) from None
+
+    # Marks this __init__ as pydantic's own (as pydantic's RootModel does), so validating a *nested* model does not
+    # call it: inner problems stay pydantic errors with their paths, and only the outermost call raises SpecError.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any):
+        try:
+            return super().model_validate(obj, **kwargs)
+        except ValidationError as err:
+            raise SpecError(_issues_from(err, cls), cls.__name__) from None
+
+
+class Strict(Validated):
     """Every spec model: unknown keys are errors, values are immutable once validated."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -204,6 +254,10 @@ class ClusterSpec(Strict):
         default_factory=lambda: ["api", "audit", "authenticator", "controllerManager", "scheduler"]
     )
     system_pool: SystemPoolSpec = Field(default_factory=SystemPoolSpec)
+
+    def endpoint_is_private(self, protected: bool) -> bool:
+        """``private_endpoint`` when set; otherwise private exactly in protected environments."""
+        return protected if self.private_endpoint is None else self.private_endpoint
 
 
 class LifecycleSpec(Strict):
@@ -405,8 +459,7 @@ class PlatformSpec(Strict):
         return self
 
     def private_endpoint(self, cell: CellSpec) -> bool:
-        explicit = cell.cluster.private_endpoint
-        return self.protected if explicit is None else explicit
+        return cell.cluster.endpoint_is_private(self.protected)
 
     def models_for(self, cell: CellSpec) -> list[ModelSpec]:
         return [m for m in self.models if m.accelerator in cell.accelerators]
@@ -418,6 +471,8 @@ def parse_model(model: type[BaseModel], data: Any, source: str | None = None):
         return data
     try:
         return model.model_validate(data)
+    except SpecError as err:
+        raise SpecError(err.issues, source or model.__name__) from None
     except ValidationError as err:
         raise SpecError(_issues_from(err, model), source or model.__name__) from None
 
@@ -453,7 +508,7 @@ def json_schema() -> dict[str, Any]:
 PulumiInput = Annotated[Any, Field(description="A plain value or a pulumi.Output of it.")]
 
 
-class ComponentArgs(BaseModel):
+class ComponentArgs(Validated):
     """Base of every component's args: spec parts are validated, Outputs pass through untouched.
 
     Components call ``parse_model(TheirArgs, args)`` before ``super().__init__`` so bad args raise a SpecError

@@ -21,6 +21,7 @@ from typing import Any, Mapping
 import pulumi
 import pulumi_aws.cloudwatch as cloudwatch
 import pulumi_aws.kms as kms
+from .._resource_options import data_options
 from ._iam import AwsAccount
 from ._kms import customer_managed_key
 
@@ -73,7 +74,7 @@ def encrypted_log_group(
     resources, and the key is the only way to read them. ``account`` (``_iam.aws_account(parent)``) places the
     log group's ARN in the key policy.
     """
-    keep = pulumi.ResourceOptions(parent=parent, protect=protected, retain_on_delete=protected)
+    keep = data_options(parent, protected)
     policy = pulumi.Output.all(account.partition, account.region, account.account_id).apply(lambda a: log_group_key_policy(a[0], a[1], a[2], log_group_name))
     key = customer_managed_key(
         f"{name}-key",

@@ -12,13 +12,16 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pulumi
 import pulumi_aws.eks as eks
 import pulumi_aws.iam as iam
 import pulumi_kubernetes as k8s
+from pulumi_aws import get_region_output
 from pydantic import Field, model_validator
 
+from lepton_infra.conventions import stack_scoped_name
 from lepton_infra.spec import (
     ClusterSpec,
     ComponentArgs,
@@ -29,12 +32,15 @@ from lepton_infra.spec import (
     public_endpoint_issue,
 )
 
+from .._resource_options import data_options
 from . import _iam, _logs
 from ._kms import customer_managed_key
 from .node_template import node_launch_template
 
 # CloudWatch accepts only certain retention values; a year keeps audit logs through a yearly review.
 CONTROL_PLANE_LOG_RETENTION_DAYS = 365
+# EKS cluster names: up to 100 characters (EKS API reference, CreateCluster "name").
+CLUSTER_NAME_MAX = 100
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 # Daemon sets with host networking that nodes need to become Ready: installed before any node group exists
 # (the cluster is created without the self-managed defaults). CoreDNS needs nodes, so it comes after, as does the
@@ -48,20 +54,42 @@ ECR_PULL_ONLY_POLICY = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOn
 
 
 class EksClusterArgs(ComponentArgs):
-    name: DnsLabel = Field(description="Physical cluster name (also names its IAM roles and log group).")
-    region: str = Field(description="The cluster's region, for the kubeconfig's `aws eks get-token`.")
-    spec: ClusterSpec
-    private_endpoint: bool
+    name: DnsLabel | None = Field(
+        None,
+        description="Physical cluster name (also names its IAM roles and log group). Defaults to <stack>-<resource "
+        "name>, so two stacks in one account never collide.",
+    )
+    spec: ClusterSpec = Field(
+        description="Kubernetes version, endpoint access (spec.private_endpoint), control-plane logs, system pool."
+    )
+    protected: bool = Field(
+        False, description="Protect and retain the secrets key and log groups; the endpoint is private unless spec says."
+    )
     subnet_ids: PulumiInput = Field(description="Private subnets for the control-plane ENIs and the system nodes.")
     vpc_id: PulumiInput = Field(
         None, description="EKS derives the VPC from the subnets; kept as an output for in-cluster controllers that need it."
     )
-    protected: bool = False
     admin_principal_arns: list[str] = Field(
         default_factory=list,
         description="IAM principals granted cluster admin through access entries. Empty: the creator is bootstrapped as admin.",
     )
     tags: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_source_per_value(cls, data: Any) -> Any:
+        # The cluster's region is its AWS provider's, and endpoint access lives in the spec: arguments that would
+        # restate them could only disagree (a kubeconfig for the wrong region, a public endpoint asked to be private).
+        if isinstance(data, dict):
+            moved = {"private_endpoint": "spec.private_endpoint", "region": "the AWS provider's region (opts.provider)"}
+            issues = [((key,), f"not an argument: set {where} instead") for key, where in moved.items() if key in data]
+            if issues:
+                raise SpecIssues(issues)
+        return data
+
+    @property
+    def private_endpoint(self) -> bool:
+        return self.spec.endpoint_is_private(self.protected)
 
     @model_validator(mode="after")
     def _public_endpoint_is_scoped(self) -> "EksClusterArgs":
@@ -132,21 +160,22 @@ class EksCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: EksClusterArgs | dict, opts: pulumi.ResourceOptions | None = None):
         args = parse_model(EksClusterArgs, args)
         super().__init__("lepton:aws:EksCluster", name, None, opts)
+        cluster_name = args.name or stack_scoped_name(pulumi.get_stack(), name, max_length=CLUSTER_NAME_MAX)
         spec, tags = args.spec, args.tags
         self._tags = tags
         child = pulumi.ResourceOptions(parent=self)
-        data = pulumi.ResourceOptions(parent=self, protect=args.protected, retain_on_delete=args.protected)
+        data = data_options(self, args.protected)
 
         key = customer_managed_key(
-            f"{name}-secrets", f"EKS {args.name}: envelope encryption of Kubernetes secrets", tags, opts=data
+            f"{name}-secrets", f"EKS {cluster_name}: envelope encryption of Kubernetes secrets", tags, opts=data
         )
         cluster_role, cluster_attachments = _iam.role(
             self,
             f"{name}-cluster",
-            physical=(args.name, "eks-cluster"),
+            physical=(cluster_name, "eks-cluster"),
             trust_policy=_iam.service_trust_policy("eks.amazonaws.com"),
             managed_policy_arns=[iam.ManagedPolicy.AMAZON_EKS_CLUSTER_POLICY.value],
-            description=f"EKS control plane of {args.name}",
+            description=f"EKS control plane of {cluster_name}",
             tags=tags,
         )
         key_access = iam.RolePolicy(
@@ -158,7 +187,7 @@ class EksCluster(pulumi.ComponentResource):
             self,
             f"{name}-control-plane",
             account=_iam.aws_account(self),
-            log_group_name=f"/aws/eks/{args.name}/cluster",
+            log_group_name=f"/aws/eks/{cluster_name}/cluster",
             retention_in_days=CONTROL_PLANE_LOG_RETENTION_DAYS,
             tags=tags,
             protected=args.protected,
@@ -166,7 +195,7 @@ class EksCluster(pulumi.ComponentResource):
         public = not args.private_endpoint
         cluster = eks.Cluster(
             f"{name}-cluster",
-            name=args.name,
+            name=cluster_name,
             version=spec.kubernetes_version,
             role_arn=cluster_role.arn,
             vpc_config={
@@ -211,7 +240,7 @@ class EksCluster(pulumi.ComponentResource):
         node_role, node_attachments = _iam.role(
             self,
             f"{name}-node",
-            physical=(args.name, "eks-node"),
+            physical=(cluster_name, "eks-node"),
             trust_policy=_iam.service_trust_policy("ec2.amazonaws.com"),
             managed_policy_arns=[
                 iam.ManagedPolicy.AMAZON_EKS_WORKER_NODE_POLICY.value,
@@ -219,16 +248,16 @@ class EksCluster(pulumi.ComponentResource):
                 # for (docs.aws.amazon.com/eks/latest/userguide/create-node-role.html). Not in the SDK's enum.
                 ECR_PULL_ONLY_POLICY,
             ],
-            description=f"Nodes of EKS {args.name} (the VPC CNI has its own IRSA role)",
+            description=f"Nodes of EKS {cluster_name} (the VPC CNI has its own IRSA role)",
             tags=tags,
         )
         cni_role, _ = _iam.role(
             self,
             f"{name}-vpc-cni",
-            physical=(args.name, "vpc-cni"),
+            physical=(cluster_name, "vpc-cni"),
             trust_policy=_iam.oidc_trust_policy(oidc.arn, self.oidc_issuer, "kube-system", "aws-node"),
             managed_policy_arns=[iam.ManagedPolicy.AMAZON_EK_S_CN_I_POLICY.value],
-            description=f"VPC CNI (kube-system/aws-node) of EKS {args.name}",
+            description=f"VPC CNI (kube-system/aws-node) of EKS {cluster_name}",
             tags=tags,
         )
         before_nodes = [
@@ -270,9 +299,11 @@ class EksCluster(pulumi.ComponentResource):
         self.cluster_security_group_id = cluster.vpc_config.cluster_security_group_id
         self.kms_key_arn = key.arn
         self.vpc_id = pulumi.Output.from_input(args.vpc_id)
+        # The region of the provider the cluster was created with: the only one `aws eks get-token` can ask.
+        region = get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(cluster.name, cluster.endpoint, self.certificate_authority_data).apply(
-                lambda a: kubeconfig(a[0], args.region, a[1], a[2])
+            pulumi.Output.all(cluster.name, region, cluster.endpoint, self.certificate_authority_data).apply(
+                lambda a: kubeconfig(*a)
             )
         )
         self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=self.kubeconfig, opts=child)

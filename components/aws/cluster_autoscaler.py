@@ -18,6 +18,7 @@ import json
 from typing import Any, Literal
 
 import pulumi
+from pulumi_aws import get_region_output
 from pydantic import Field
 
 from lepton_infra.spec import KUBERNETES_VERSIONS, ComponentArgs, PulumiInput, parse_model
@@ -45,7 +46,6 @@ Expander = Literal["least-waste", "random", "most-pods", "price", "priority"]
 
 class ClusterAutoscalerArgs(ComponentArgs):
     cluster_name: PulumiInput = Field(description="The EKS cluster's name (discovery tags and the IAM condition use it).")
-    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="The cluster's region, e.g. us-east-1.")
     kubernetes_version: Literal[KUBERNETES_VERSIONS] = Field(  # type: ignore[valid-type]
         description="The cluster's Kubernetes minor; the autoscaler image's minor is pinned to it."
     )
@@ -55,6 +55,7 @@ class ClusterAutoscalerArgs(ComponentArgs):
         "least-waste", description="How to pick a node group when several fit: least idle CPU/memory after scale-up."
     )
     chart_version: str = CHART_VERSION
+    role_name: str | None = Field(None, description="Its IAM role's name; default <stack>-<resource name>-identity.")
     tags: dict[str, str] = Field(default_factory=dict)
 
 
@@ -104,7 +105,7 @@ def autoscaler_policy(cluster_name: str) -> str:
 
 def chart_values(
     cluster_name: pulumi.Input[str],
-    region: str,
+    region: pulumi.Input[str],
     kubernetes_version: str,
     expander: str,
     service_account_annotations: pulumi.Input[dict],
@@ -175,6 +176,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                 "oidc_issuer": args.oidc_issuer,
                 "namespace": NAMESPACE,
                 "service_account": SERVICE_ACCOUNT,
+                "role_name": args.role_name,
                 "tags": args.tags,
             },
             opts=child,
@@ -192,7 +194,8 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             namespace=NAMESPACE,
             values=chart_values(
                 args.cluster_name,
-                args.region,
+                # The region of the AWS provider the component runs under, where the node groups are.
+                get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region,
                 args.kubernetes_version,
                 args.expander,
                 identity.service_account_annotations,

@@ -1,6 +1,6 @@
 """The AWS data lake: one S3 bucket per zone under one customer-managed KMS key, catalogued in Glue.
 
-Per DESIGN.md ("Data lake / AWS"): SSE-KMS with S3 Bucket Keys (fewer KMS calls), versioning, all four public-access
+Per docs/design.md, "Data lake": SSE-KMS with S3 Bucket Keys (fewer KMS calls), versioning, all four public-access
 blocks, bucket-owner-enforced ownership (ACLs off), a TLS-only bucket policy, lifecycle tiering, server access logs,
 a Glue database per zone, and cross-region replication when the spec asks for a backup. Workloads get access through
 ``grant_read`` / ``grant_write`` (the AWS CDK grant pattern), which attach least-privilege policies to a
@@ -20,9 +20,19 @@ import pulumi_aws.s3 as s3
 from pulumi_aws import get_caller_identity_output
 from pydantic import Field, model_validator
 
-from lepton_infra.conventions import physical_name
-from lepton_infra.spec import ComponentArgs, DataLakeSpec, LifecycleSpec, PulumiInput, SpecError, SpecIssues, parse_model
+from lepton_infra.conventions import physical_name, stack_scoped_name
+from lepton_infra.spec import (
+    ComponentArgs,
+    DataLakeSpec,
+    LifecycleSpec,
+    NamePrefix,
+    PulumiInput,
+    SpecError,
+    SpecIssues,
+    parse_model,
+)
 
+from .._resource_options import data_options
 from . import _iam
 from ._kms import customer_managed_key
 from .workload_identity import WorkloadIdentity
@@ -42,7 +52,9 @@ _WRITE_KMS = ("kms:Encrypt", "kms:GenerateDataKey")
 
 class DataLakeArgs(ComponentArgs):
     spec: DataLakeSpec = Field(default_factory=DataLakeSpec)
-    name_prefix: str = Field(min_length=1, description="Prefix of physical names, e.g. <env>-<cell>.")
+    name_prefix: NamePrefix | None = Field(
+        None, description="Prefix of physical names (buckets, catalogs, roles), e.g. <env>-<cell>. Default: <stack>-<name>."
+    )
     protected: bool = Field(False, description="protect + retain_on_delete on buckets and keys (prod).")
     tags: dict[str, str] = Field(default_factory=dict)
     backup_provider: PulumiInput | None = Field(
@@ -197,8 +209,8 @@ class DataLake(pulumi.ComponentResource):
         self._zones = list(args.spec.zones)
         self._tags = dict(args.tags)
         self._versionings: dict[str, s3.BucketVersioning] = {}
-        data_opts = pulumi.ResourceOptions(parent=self, protect=args.protected, retain_on_delete=args.protected)
-        prefix = args.name_prefix
+        data_opts = data_options(self, args.protected)
+        prefix = args.name_prefix or stack_scoped_name(pulumi.get_stack(), name)
         # Bucket names share one global namespace: the account id keeps ours from colliding with anyone else's.
         account_id = get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
 
@@ -327,7 +339,7 @@ class DataLake(pulumi.ComponentResource):
         self, name: str, prefix: str, region: str, provider: Any, account_id: pulumi.Output[str], protected: bool
     ) -> None:
         """Replica key and buckets in the backup region, one replication role, and a replication rule per zone."""
-        replica_opts = pulumi.ResourceOptions(parent=self, provider=provider, protect=protected, retain_on_delete=protected)
+        replica_opts = data_options(self, protected, provider=provider)
         replica_key = self._key(f"{name}-replica-key", f"Encrypts the {prefix} data lake replicas in {region}", replica_opts)
         replicas: dict[str, s3.Bucket] = {}
         for zone in self._zones:

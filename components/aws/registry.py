@@ -12,9 +12,10 @@ import pulumi
 import pulumi_aws.ecr as ecr
 from pydantic import Field
 
-from lepton_infra.conventions import physical_name
-from lepton_infra.spec import ComponentArgs, RegistrySpec, parse_model
+from lepton_infra.conventions import physical_name, stack_scoped_name
+from lepton_infra.spec import ComponentArgs, NamePrefix, RegistrySpec, parse_model
 
+from .._resource_options import data_options
 from ._kms import customer_managed_key
 
 TOKEN = "lepton:aws:ContainerRegistry"
@@ -25,7 +26,9 @@ _REPOSITORY_NAME_MAX = 256
 
 class ContainerRegistryArgs(ComponentArgs):
     spec: RegistrySpec = Field(default_factory=RegistrySpec)
-    name_prefix: str = Field(min_length=1, description="Namespace of the repository name, e.g. <env>-<cell>.")
+    name_prefix: NamePrefix | None = Field(
+        None, description="Namespace of the repository name, e.g. <env>-<cell>. Default: <stack>-<name>."
+    )
     protected: bool = Field(False, description="protect + retain_on_delete on the repository and its key (prod).")
     tags: dict[str, str] = Field(default_factory=dict)
 
@@ -78,8 +81,9 @@ class ContainerRegistry(pulumi.ComponentResource):
     def __init__(self, name: str, args: ContainerRegistryArgs | dict, opts: pulumi.ResourceOptions | None = None):
         args = parse_model(ContainerRegistryArgs, args)
         super().__init__(TOKEN, name, None, opts)
-        data_opts = pulumi.ResourceOptions(parent=self, protect=args.protected, retain_on_delete=args.protected)
-        repository_name = physical_name(args.name_prefix, args.spec.repository, max_length=_REPOSITORY_NAME_MAX)
+        data_opts = data_options(self, args.protected)
+        prefix = args.name_prefix or stack_scoped_name(pulumi.get_stack(), name)
+        repository_name = physical_name(prefix, args.spec.repository, max_length=_REPOSITORY_NAME_MAX)
 
         key = customer_managed_key(f"{name}-key", f"Encrypts the {repository_name} container images", args.tags, data_opts)
         repository = ecr.Repository(

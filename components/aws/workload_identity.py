@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws.iam as iam
 from pydantic import Field
 
-from lepton_infra.conventions import physical_name
+from lepton_infra.conventions import physical_name, stack_scoped_name
 from lepton_infra.spec import ComponentArgs, DnsLabel, PulumiInput, parse_model
 
 from . import _iam
@@ -31,6 +31,12 @@ class WorkloadIdentityArgs(ComponentArgs):
     )
     namespace: DnsLabel
     service_account: DnsLabel
+    role_name: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9+=,.@_-]{0,63}$",
+        description="The IAM role's name: up to 64 lowercase letters, digits and +=,.@_- (IAM's characters). Default: "
+        "<stack>-<resource name>, so the same identity in two stacks of one account never collides.",
+    )
     tags: dict[str, str] = Field(default_factory=dict)
 
 
@@ -51,7 +57,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
         self.role, _ = _iam.role(
             self,
             f"{name}-role",
-            physical=(name,),
+            physical=(args.role_name or stack_scoped_name(pulumi.get_stack(), name, max_length=_iam.ROLE_NAME_MAX),),
             trust_policy=_iam.oidc_trust_policy(args.oidc_provider_arn, issuer, args.namespace, args.service_account),
             description=f"IRSA role for service account {args.namespace}/{args.service_account}",
             tags=args.tags,

@@ -2,9 +2,10 @@
 
 import json
 
+import pulumi
+import pulumi_aws as aws
 import pytest
 import yaml
-from pulumi.runtime.rpc import _special_secret_sig as SECRET_VALUE, _special_sig_key as SECRET_SIG
 
 from lepton_infra.components.aws.cluster import BEFORE_NODES_ADDONS, EksCluster
 from lepton_infra.offline import run
@@ -19,9 +20,7 @@ ADMIN = "arn:aws:iam::123456789012:role/platform-admin"
 def args(**overrides):
     base = {
         "name": "dev-use1",
-        "region": "us-west-2",
         "spec": {"public_access_cidrs": ["203.0.113.0/24"]},
-        "private_endpoint": False,
         "subnet_ids": ["subnet-0a", "subnet-0b"],
         "vpc_id": "vpc-0123",
         "tags": {"lepton.ai/environment": "dev"},
@@ -97,9 +96,47 @@ def test_the_control_plane_log_group_is_encrypted_with_its_own_key_for_that_grou
 
 
 def test_private_endpoint_turns_the_public_endpoint_off():
-    vpc = plan_for(private_endpoint=True, spec={"public_access_cidrs": ["203.0.113.0/24"]}).one(CLUSTER).inputs["vpcConfig"]
+    spec = {"private_endpoint": True, "public_access_cidrs": ["203.0.113.0/24"]}
+    vpc = plan_for(spec=spec).one(CLUSTER).inputs["vpcConfig"]
     assert vpc["endpointPrivateAccess"] is True and vpc["endpointPublicAccess"] is False
     assert "publicAccessCidrs" not in vpc
+
+
+def test_a_protected_cluster_is_private_unless_its_spec_says_otherwise():
+    assert plan_for(spec={}, protected=True).one(CLUSTER).inputs["vpcConfig"]["endpointPublicAccess"] is False
+    opened = {"private_endpoint": False, "public_access_cidrs": ["203.0.113.0/24"]}
+    assert plan_for(spec=opened, protected=True).one(CLUSTER).inputs["vpcConfig"]["endpointPublicAccess"] is True
+
+
+@pytest.mark.parametrize(
+    "argument, where", [("private_endpoint", "spec.private_endpoint"), ("region", "the AWS provider's region")]
+)
+def test_a_value_has_one_source_an_argument_restating_it_is_an_error_naming_both(argument, where):
+    # Once, EksCluster took private_endpoint beside spec.private_endpoint and the argument silently won.
+    error, plan = rejected(lambda: EksCluster("c", args(spec={"private_endpoint": True}, **{argument: False})))
+    assert where in dict(error.issues)[argument]
+    assert plan.resources == []
+
+
+def test_the_kubeconfig_asks_for_tokens_in_the_region_of_the_clusters_provider():
+    def program():
+        EksCluster("c", args(), opts=pulumi.ResourceOptions(provider=aws.Provider("eu", region="eu-west-1")))
+
+    plan = run(program, config={"aws:region": "us-west-2"})
+    config = json.loads(plan.one("pulumi:providers:kubernetes").inputs["kubeconfig"])
+    assert config["users"][0]["user"]["exec"]["args"][4:6] == ["--region", "eu-west-1"]
+    assert plan.one(CLUSTER).outputs["arn"].startswith("arn:aws:eks:eu-west-1:")
+
+
+def test_without_a_name_the_cluster_and_its_roles_carry_the_stack():
+    def program():
+        EksCluster("ml", {k: v for k, v in args().items() if k != "name"})
+
+    names = {stack: run(program, stack=stack) for stack in ("dev", "prod")}
+    assert names["dev"].one(CLUSTER).inputs["name"] == "dev-ml"
+    roles = {stack: {r.inputs["name"] for r in plan.of_type("aws:iam/role:Role")} for stack, plan in names.items()}
+    assert roles["dev"] == {"dev-ml-eks-cluster", "dev-ml-eks-node", "dev-ml-vpc-cni"}
+    assert roles["dev"].isdisjoint(roles["prod"])
 
 
 def test_a_public_endpoint_open_to_anyone_must_be_asked_for_by_name():
@@ -118,7 +155,7 @@ def test_public_endpoint_is_limited_to_the_given_cidrs():
 
 
 def test_version_comes_from_the_spec():
-    assert plan_for(private_endpoint=True, spec={"kubernetes_version": "1.34"}).one(CLUSTER).inputs["version"] == "1.34"
+    assert plan_for(spec={"private_endpoint": True, "kubernetes_version": "1.34"}).one(CLUSTER).inputs["version"] == "1.34"
 
 
 def test_the_oidc_provider_trusts_the_cluster_issuer_for_sts(plan):
@@ -187,10 +224,9 @@ def test_core_addons_are_installed_and_coredns_and_metrics_server_wait_for_nodes
 def test_kubeconfig_execs_aws_eks_get_token_against_the_cluster_endpoint(plan):
     cluster = plan.one(CLUSTER)
     provider = plan.one("pulumi:providers:kubernetes")
-    secret = provider.inputs["kubeconfig"]
-    assert secret[SECRET_SIG] == SECRET_VALUE, "the kubeconfig is a secret"
-    config = yaml.safe_load(secret["value"])
-    assert json.loads(secret["value"]) == config
+    assert provider.is_secret("kubeconfig"), "the kubeconfig is a secret"
+    config = yaml.safe_load(provider.inputs["kubeconfig"])
+    assert json.loads(provider.inputs["kubeconfig"]) == config
     assert config["clusters"][0]["cluster"]["server"] == cluster.outputs["endpoint"]
     assert config["clusters"][0]["cluster"]["certificate-authority-data"] == cluster.outputs["certificateAuthority"]["data"]
     exec_ = config["users"][0]["user"]["exec"]

@@ -3,6 +3,7 @@
 import json
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pytest
 
@@ -25,7 +26,6 @@ WRITES = {"autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAuto
 def args(**overrides):
     return {
         "cluster_name": "dev-use1",
-        "region": "us-west-2",
         "kubernetes_version": "1.35",
         "oidc_provider_arn": PROVIDER_ARN,
         "oidc_issuer": ISSUER,
@@ -34,12 +34,12 @@ def args(**overrides):
     }
 
 
-def plan_for(**overrides):
+def plan_for(stack="dev", **overrides):
     def program():
         provider = k8s.Provider("cluster", kubeconfig=KUBECONFIG)
         ClusterAutoscaler("ca", args(**overrides), pulumi.ResourceOptions(providers={"kubernetes": provider}))
 
-    return run(program, config={"aws:region": "us-west-2"})
+    return run(program, config={"aws:region": "us-west-2"}, stack=stack)
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +64,24 @@ def test_the_upstream_chart_is_pinned_and_installed_into_kube_system(plan):
     assert release.inputs["atomic"] is True
 
 
-def test_it_discovers_this_clusters_node_groups_in_its_region(plan):
+def test_it_discovers_this_clusters_node_groups_in_its_providers_region(plan):
     values = values_of(plan)
     assert values["cloudProvider"] == "aws"
     assert values["autoDiscovery"] == {"clusterName": "dev-use1"}
     assert values["awsRegion"] == "us-west-2"
+
+    def program():
+        west = aws.Provider("eu", region="eu-west-1")
+        cluster = k8s.Provider("cluster", kubeconfig=KUBECONFIG)
+        ClusterAutoscaler("ca", args(), pulumi.ResourceOptions(providers={"aws": west, "kubernetes": cluster}))
+
+    assert values_of(run(program, config={"aws:region": "us-west-2"}))["awsRegion"] == "eu-west-1"
+
+
+def test_its_role_carries_the_stack_unless_named():
+    assert plan_for().one(ROLE).inputs["name"] == "dev-ca-identity"
+    assert plan_for(stack="prod").one(ROLE).inputs["name"] == "prod-ca-identity"
+    assert plan_for(role_name="org-autoscaler").one(ROLE).inputs["name"] == "org-autoscaler"
 
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
@@ -155,7 +168,7 @@ def test_children_use_the_given_kubernetes_provider_and_nest_under_the_component
 @pytest.mark.parametrize(
     "overrides,field",
     [
-        ({"region": "US-West-2"}, "region"),
+        ({"region": "us-west-2"}, "region"),  # the AWS provider's region is the one source
         ({"kubernetes_version": "1.20"}, "kubernetes_version"),
         ({"expander": "fastest"}, "expander"),
         ({"clustername": "dev-use1"}, "clustername"),

@@ -404,3 +404,14 @@ def test_every_iam_document_is_accepted_by_iam(plan, backup_plan):
     assert len(documents) == 2 + 2 + 1 + 1
     for trust, policy in documents:
         assert_iam_accepts(trust_policy_json=trust, policy_json=policy)
+
+
+@pytest.mark.parametrize("prefix", ["ML_Dev", "ml.dev", "-ml", "xn--ml"])
+def test_a_name_prefix_s3_would_refuse_is_rejected_before_anything_exists(prefix):
+    error, plan = rejected(lambda: DataLake("lake", {**lake_args(), "name_prefix": prefix}))
+    assert "name_prefix" in dict(error.issues) and plan.resources == []
+
+
+def test_without_a_name_prefix_bucket_names_carry_the_stack():
+    plan = run(lambda: DataLake("lake", {k: v for k, v in lake_args().items() if k != "name_prefix"}), stack="prod")
+    assert all("prod" in b.inputs["bucket"] for b in plan.of_type(BUCKET))

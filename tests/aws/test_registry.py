@@ -2,7 +2,6 @@ import json
 
 import pulumi
 import pytest
-from pulumi.runtime import rpc
 
 from lepton_infra.components.aws.registry import ContainerRegistry
 from lepton_infra.offline import run
@@ -80,9 +79,8 @@ def test_repository_and_lifecycle_policy_are_accepted_by_ecr(plan):
 def test_push_credentials_come_from_an_authorization_token_for_this_registry_and_are_secret(plan):
     (token_call,) = [args for token, args in plan.invokes if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken"]
     assert token_call["registryId"] == plan.one(REPOSITORY).outputs["registryId"]
-    pushed = plan.stack_outputs["push"]
-    assert pushed[rpc._special_sig_key] == rpc._special_secret_sig
-    credentials = pushed["value"]
+    assert "push" in plan.secret_outputs and plan.masked_outputs()["push"] == "[secret]"
+    credentials = plan.stack_outputs["push"]
     assert credentials["server"] == plan.stack_outputs["url"].split("/", 1)[0]
     assert credentials["username"] == "AWS"
     assert credentials["password"]

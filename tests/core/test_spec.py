@@ -185,3 +185,15 @@ def test_an_image_tag_leaves_room_for_the_content_suffix():
     assert "image_tag" in " ".join(issues_of(data))
     data["cells"][0]["registry"]["image_tag"] = "v" * 115
     assert parse_platform_spec(data).cells[0].registry.image_tag == "v" * 115
+
+
+def test_a_spec_class_built_directly_raises_the_same_spec_error_as_the_dict_form():
+    from lepton_infra.spec import GpuPoolSpec
+
+    with pytest.raises(SpecError) as direct:
+        GpuPoolSpec(name="l4", accelerator="l4", min_size=5, max_size=2)
+    from_dict = issues_of(minimal(cells=[{**minimal()["cells"][0], "gpu_pools": [
+        {"name": "l4", "accelerator": "l4", "min_size": 5, "max_size": 2}]}]))
+    assert "pydantic" not in str(direct.value) and "errors.pydantic.dev" not in str(direct.value)
+    ((field, message),) = direct.value.issues
+    assert message == from_dict[f"cells[0].gpu_pools[0].{field}"]
