@@ -21,14 +21,18 @@ import hashlib
 import json
 import runpy
 import sys
+import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
-import yaml
+from .stack_files import read_stack_config
 
 ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
+SECRET_MASK = "[secret]"
+
+InputPath = tuple[str | int, ...]  # where a value sits inside a resource's inputs: ("registries", 0, "password")
 
 
 # --------------------------------------------------------------------------------------------------- result
@@ -49,10 +53,20 @@ class PlannedResource:
     dependencies: tuple[str, ...] = ()
     ignore_changes: tuple[str, ...] = ()
     custom_timeouts: Mapping[str, str] = field(default_factory=dict)  # create / update / delete, when set
+    secret_inputs: frozenset[InputPath] = frozenset()  # paths of the inputs the program marked secret
+    aliases: tuple[str, ...] = ()  # earlier URNs this resource answers to (the engine moves state, not the resource)
 
     @property
     def parent_name(self) -> str | None:
         return self.parent.rsplit("::", 1)[-1] if self.parent else None
+
+    def is_secret(self, *path: str | int) -> bool:
+        """Whether the input at ``path`` (or a value around it) was marked secret by the program."""
+        return any(path[: len(secret)] == secret for secret in self.secret_inputs)
+
+    def masked_inputs(self) -> Mapping[str, Any]:
+        """The inputs with every secret value replaced by ``[secret]``: what any printed plan shows."""
+        return _masked(self.inputs, self.secret_inputs)
 
 
 @dataclass
@@ -60,6 +74,9 @@ class OfflinePlan:
     resources: list[PlannedResource] = field(default_factory=list)
     invokes: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
     stack_outputs: dict[str, Any] = field(default_factory=dict)
+    secret_outputs: set[str] = field(default_factory=set)
+    # Absolute local paths -> placeholders, so a printed plan reads the same in every checkout (docker contexts).
+    local_roots: dict[str, str] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[PlannedResource]:
         return [r for r in self.resources if r.type == type_]
@@ -89,13 +106,17 @@ class OfflinePlan:
         return {r.type for r in self.resources}
 
     def summary(self) -> list[dict[str, Any]]:
-        """A JSON-able, deterministic view of the plan: what an offline plan diff compares."""
+        """A JSON-able, deterministic view of the plan: what an offline plan diff compares.
+
+        Secrets are masked, and local paths are relative to placeholders (``<project>``, ``<site-packages>``), so
+        two checkouts of one commit give the same summary and nothing secret is ever printed.
+        """
         return sorted(
             (
                 {
                     "urn": r.urn,
                     "type": r.type,
-                    "inputs": _jsonable(r.inputs),
+                    "inputs": self._portable(_jsonable(r.masked_inputs())),
                     "protect": r.protect,
                     "retain_on_delete": r.retain_on_delete,
                 }
@@ -104,9 +125,63 @@ class OfflinePlan:
             key=lambda r: r["urn"],
         )
 
+    def masked_outputs(self) -> dict[str, Any]:
+        """The stack's outputs, secret ones replaced by ``[secret]``."""
+        return {k: SECRET_MASK if k in self.secret_outputs else v for k, v in self.stack_outputs.items()}
+
+    def _portable(self, value: Any) -> Any:
+        if isinstance(value, str):
+            for root, placeholder in sorted(self.local_roots.items(), key=lambda kv: -len(kv[0])):
+                if value == root or value.startswith(root + "/"):
+                    return placeholder + value[len(root) :]
+            return value
+        if isinstance(value, dict):
+            return {k: self._portable(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._portable(v) for v in value]
+        return value
+
 
 def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str, sort_keys=True))
+
+
+def _masked(value: Any, secrets: Iterable[InputPath], path: InputPath = ()) -> Any:
+    if path in secrets:
+        return SECRET_MASK
+    if isinstance(value, Mapping):
+        return {k: _masked(v, secrets, path + (k,)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, secrets, path + (i,)) for i, v in enumerate(value)]
+    return value
+
+
+def unwrap_secrets(value: Any, path: InputPath = ()) -> tuple[Any, set[InputPath]]:
+    """(value with the SDK's secret wrappers removed, the paths that were wrapped).
+
+    The SDK marks a secret by wrapping it, and pushes the mark up to the enclosing list or dict; the path recorded
+    is that of the outermost wrapper, so masking it hides everything the program marked secret.
+    """
+    from pulumi.runtime import rpc
+
+    if rpc.is_rpc_secret(value):
+        plain, _ = unwrap_secrets(rpc.unwrap_rpc_secret(value), path)
+        return plain, {path}
+    secrets: set[InputPath] = set()
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            out[k], inner = unwrap_secrets(v, path + (k,))
+            secrets |= inner
+        return out, secrets
+    if isinstance(value, list):
+        items = []
+        for i, v in enumerate(value):
+            item, inner = unwrap_secrets(v, path + (i,))
+            items.append(item)
+            secrets |= inner
+        return items, secrets
+    return value, secrets
 
 
 # --------------------------------------------------------------------------------------------------- mocks
@@ -266,7 +341,10 @@ def _log_group(m, name, inputs, region):
 
 
 def _docker_image(m, name, inputs, region):
-    digest = "sha256:" + hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+    # A registry digest depends on the image's content, which the content-addressed tag, build args and platforms
+    # stand for; never on where the build context sits on this machine.
+    content = {k: inputs.get(k) for k in ("tags", "buildArgs", "platforms", "target")}
+    digest = "sha256:" + hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
     tags = inputs.get("tags") or [f"{name}:latest"]
     return f"{name}-{digest[7:19]}", {"digest": digest, "ref": f"{tags[0].split(':')[0]}@{digest}"}
 
@@ -384,27 +462,52 @@ def _custom_timeouts(request) -> dict[str, str]:
     return {op: getattr(timeouts, op) for op in ("create", "update", "delete") if getattr(timeouts, op)}
 
 
+def _alias_urn(alias, request, urn: str) -> str:
+    """An alias as the URN it stands for: given as one, or as a spec of what changed (name, type, parent)."""
+    if alias.urn:
+        return alias.urn
+    spec = alias.spec
+    name, type_ = spec.name or request.name, spec.type or request.type
+    if spec.noParent:
+        qualified = type_
+    else:
+        parent = spec.parentUrn or request.parent
+        parent_type = _qualified_type(parent)
+        qualified = type_ if parent_type == "pulumi:pulumi:Stack" else f"{parent_type}${type_}"
+    stack, project = urn.split("::")[0].removeprefix("urn:pulumi:"), urn.split("::")[1]
+    return f"urn:pulumi:{spec.stack or stack}::{spec.project or project}::{qualified}::{name}"
+
+
 def _qualified_type(urn: str) -> str:
     """urn:pulumi:<stack>::<project>::<parent$...$type>::<name> -> <parent$...$type>."""
     return urn.split("::")[2]
 
 
 def _recording_monitor(mocks, plan: OfflinePlan):
+    import pulumi
     from pulumi.runtime import rpc
     from pulumi.runtime.mocks import MockMonitor
 
     class RecordingMonitor(MockMonitor):
+        def make_urn(self, parent: str, type_: str, name: str) -> str:
+            """The URN the engine gives: the parent's whole type chain (the Stack left out), not only its last type
+            as pulumi's MockMonitor does; aliases and plan diffs of nested components depend on it."""
+            if parent and _qualified_type(parent) != "pulumi:pulumi:Stack":
+                type_ = f"{_qualified_type(parent)}${type_}"
+            return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{type_}::{name}"
+
         def RegisterResource(self, request):
             response = super().RegisterResource(request)
             if request.type != "pulumi:pulumi:Stack":
                 registered = self.resources[response.urn]
+                inputs, secret_inputs = unwrap_secrets(rpc.deserialize_properties(request.object))
                 plan.resources.append(
                     PlannedResource(
                         type=request.type,
                         name=request.name,
                         urn=response.urn,
                         parent=None if "::pulumi:pulumi:Stack::" in request.parent else (request.parent or None),
-                        inputs=rpc.deserialize_properties(request.object),
+                        inputs=inputs,
                         outputs=dict(registered.state),
                         custom=bool(request.custom),
                         protect=bool(request.protect),
@@ -413,15 +516,18 @@ def _recording_monitor(mocks, plan: OfflinePlan):
                         dependencies=tuple(request.dependencies),
                         ignore_changes=tuple(request.ignoreChanges),
                         custom_timeouts=_custom_timeouts(request),
+                        secret_inputs=frozenset(secret_inputs),
+                        aliases=tuple(_alias_urn(alias, request, response.urn) for alias in request.aliases),
                     )
                 )
             return response
 
         def RegisterResourceOutputs(self, request):
-            # Only the stack's own outputs (pulumi.export): a component's register_outputs is not a stack output,
-            # although under mocks a top-level component's URN carries the Stack type as its parent type.
+            # Only the stack's own outputs (pulumi.export): a component's register_outputs is not a stack output.
             if _qualified_type(request.urn) == "pulumi:pulumi:Stack":
-                plan.stack_outputs.update(rpc.deserialize_properties(request.outputs))
+                outputs, secrets = unwrap_secrets(rpc.deserialize_properties(request.outputs))
+                plan.stack_outputs.update(outputs)
+                plan.secret_outputs.update(str(path[0]) for path in secrets)
             return super().RegisterResourceOutputs(request)
 
     return RecordingMonitor(mocks)
@@ -441,10 +547,16 @@ def run(
 
     ``config`` maps full keys ("aws:region", "lepton-platform:platform") to values; structured values may be given
     as Python objects. Each run gets a fresh Pulumi runtime context, so runs do not leak into each other.
+    Secret inputs and outputs are recorded unwrapped, with their paths (``secret_inputs``, ``secret_outputs``), so
+    tests read plain values and printed plans mask them.
     An exception raised by the program propagates after the runtime has settled; pass your own ``plan`` to see
     what had been registered by then (for example: nothing, when a config is rejected up front).
     """
     plan = plan if plan is not None else OfflinePlan()
+    plan.local_roots.setdefault(sysconfig.get_paths()["purelib"], "<site-packages>")
+    # Where lepton-infra itself lives (site-packages, or the checkout of an editable install): the serving sources.
+    plan.local_roots.setdefault(str(Path(__file__).resolve().parents[1]), "<lepton-infra>")
+    plan.local_roots.setdefault(str(Path.cwd()), "<cwd>")
     inner = mocks or RealisticMocks(region=str((config or {}).get("aws:region", DEFAULT_REGION)))
     return contextvars.Context().run(_run_in_fresh_context, program, dict(config or {}), project, stack, preview, inner, plan)
 
@@ -483,20 +595,13 @@ def _program_with_outputs(program: Callable[[], Any]) -> None:
     root.register_outputs(massage(root.outputs, []))
 
 
-def read_stack_config(stack: str, stacks_dir: str | Path) -> dict[str, Any]:
-    """The ``config:`` block of stacks/Pulumi.<stack>.yaml, keys as the engine passes them."""
-    path = Path(stacks_dir) / f"Pulumi.{stack}.yaml"
-    if not path.exists():
-        have = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in Path(stacks_dir).glob("Pulumi.*.yaml"))
-        raise FileNotFoundError(f"no stack file {path}; stacks here: {', '.join(have) or 'none'}")
-    return dict((yaml.safe_load(path.read_text()) or {}).get("config") or {})
-
-
 def run_stack(stack: str, stacks_dir: str | Path, config_overrides: Mapping[str, Any] | None = None, **kwargs) -> OfflinePlan:
     """Run a stack program directory (its __main__.py) offline with its Pulumi.<stack>.yaml config."""
-    stacks_dir = Path(stacks_dir)
+    stacks_dir = Path(stacks_dir).resolve()
     config = {**read_stack_config(stack, stacks_dir), **(config_overrides or {})}
     main = stacks_dir / "__main__.py"
+    plan = kwargs.pop("plan", None) or OfflinePlan()
+    plan.local_roots[str(_project_root(stacks_dir))] = "<project>"
 
     def program():
         sys.path.insert(0, str(stacks_dir))
@@ -505,4 +610,12 @@ def run_stack(stack: str, stacks_dir: str | Path, config_overrides: Mapping[str,
         finally:
             sys.path.remove(str(stacks_dir))
 
-    return run(program, config=config, stack=stack, **kwargs)
+    return run(program, config=config, stack=stack, plan=plan, **kwargs)
+
+
+def _project_root(start: Path) -> Path:
+    """The directory of the Pulumi.yaml that holds ``start`` (where `pulumi up` runs), else ``start`` itself."""
+    for directory in (start, *start.parents):
+        if (directory / "Pulumi.yaml").is_file():
+            return directory
+    return start

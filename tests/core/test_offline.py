@@ -7,6 +7,7 @@ import pulumi_aws as aws
 import pytest
 
 from lepton_infra.offline import run, run_stack
+from lepton_infra.stack_files import StackFileError
 
 
 def test_resources_are_recorded_with_parent_flags_and_inputs():
@@ -93,7 +94,7 @@ def test_run_stack_reads_the_stack_file(tmp_path):
     plan = run_stack("t", tmp_path)
     assert plan.stack_outputs == {"region": "ap-south-1"}
     assert json.loads(json.dumps(plan.summary()))[0]["type"] == "aws:kms/key:Key"
-    with pytest.raises(FileNotFoundError, match="stacks here: t"):
+    with pytest.raises(StackFileError, match=r"stacks in .*: t \(pass --stacks-dir DIR"):
         run_stack("nope", tmp_path)
 
 
@@ -108,3 +109,21 @@ def test_stack_outputs_are_only_what_the_program_exports():
         pulumi.export("exported", "yes")
 
     assert run(program).stack_outputs == {"exported": "yes"}
+
+
+def test_urns_carry_the_parents_whole_type_chain_as_the_engine_gives_them():
+    class Outer(pulumi.ComponentResource):
+        def __init__(self, name):
+            super().__init__("lepton:test:Outer", name)
+            inner = pulumi.ComponentResource("lepton:test:Inner", f"{name}-inner", opts=pulumi.ResourceOptions(parent=self))
+            self.key = aws.kms.Key(f"{name}-key", opts=pulumi.ResourceOptions(parent=inner))
+            # An alias computed from the program's own URNs names the same URN the plan records (what `pulumi up` moves).
+            self.alias = pulumi.create_urn(f"{name}-key", "aws:kms/key:Key", parent=inner)
+            self.register_outputs({})
+
+    computed = []
+    plan = run(lambda: Outer("o").alias.apply(computed.append))
+    outer, key = plan.one("lepton:test:Outer"), plan.one("aws:kms/key:Key")
+    assert outer.urn == "urn:pulumi:dev::lepton-platform::lepton:test:Outer::o"
+    assert key.urn == "urn:pulumi:dev::lepton-platform::lepton:test:Outer$lepton:test:Inner$aws:kms/key:Key::o-key"
+    assert computed == [key.urn]
