@@ -19,6 +19,7 @@ from .spec import CellSpec, ModelSpec, PlatformSpec, MODELS_ZONE, parse_model
 
 
 MODELS_NAMESPACE = "models"
+NAMESPACE_TYPE = "kubernetes:core/v1:Namespace"
 
 
 @dataclass
@@ -83,12 +84,13 @@ class Platform(pulumi.ComponentResource):
             {"spec": cell_spec.mesh, "cloud": f.cloud, "cluster_name": cell_spec.name, "network": f"{cell_spec.name}-network"},
             opts=in_cluster,
         )
+        models = spec.models_for(cell_spec)
         serving_opts = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[self.mesh, self.gpu_runtime]))
-        self.models = {}
-        for i, model in enumerate(spec.models_for(cell_spec)):
-            # Models share one namespace: the first deployment creates it, the others wait for it.
-            after_first = pulumi.ResourceOptions(depends_on=list(self.models.values())[:1])
-            self.models[model.name] = self._model(name, model, i == 0, pulumi.ResourceOptions.merge(serving_opts, after_first))
+        if models:
+            # The cell owns the models' namespace: removing any model must never move (and so delete) it.
+            namespace = self._models_namespace(name, models, in_cluster)
+            serving_opts = pulumi.ResourceOptions.merge(serving_opts, pulumi.ResourceOptions(depends_on=[namespace]))
+        self.models = {model.name: self._model(name, model, serving_opts) for model in models}
 
         self.cluster_name = f.cluster_name
         self.image_ref = self.image.ref
@@ -97,7 +99,22 @@ class Platform(pulumi.ComponentResource):
             {"cluster_name": self.cluster_name, "image_ref": self.image_ref, "models_uri": self.models_uri}
         )
 
-    def _model(self, name: str, model: ModelSpec, create_namespace: bool, opts: pulumi.ResourceOptions):
+    def _models_namespace(self, name: str, models: list[ModelSpec], opts: pulumi.ResourceOptions):
+        from lepton_infra.components.kubernetes.model_deployment import TOKEN as MODEL_TOKEN, models_namespace
+
+        # Earlier releases let the cell's first model create the namespace as its child "<model>-ns": alias every
+        # model's old child, so an existing stack adopts the namespace in place instead of replacing (deleting) it.
+        previous = [
+            pulumi.create_urn(f"{name}-{m.name}-ns", NAMESPACE_TYPE, parent=pulumi.create_urn(f"{name}-{m.name}", MODEL_TOKEN, parent=self))
+            for m in models
+        ]
+        return models_namespace(
+            f"{name}-{MODELS_NAMESPACE}-ns",
+            MODELS_NAMESPACE,
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=previous)),
+        )
+
+    def _model(self, name: str, model: ModelSpec, opts: pulumi.ResourceOptions):
         from lepton_infra.components.kubernetes.model_deployment import ModelDeployment
 
         f = self.foundation
@@ -107,7 +124,7 @@ class Platform(pulumi.ComponentResource):
                 "model": model,
                 "image": self.image.ref,
                 "namespace": MODELS_NAMESPACE,
-                "create_namespace": create_namespace,
+                "create_namespace": False,
                 "model_uri_base": f.models_uri,
                 "service_account_annotations": f.model_reader(MODELS_NAMESPACE, model.name),
                 "env": f.model_env,
@@ -131,14 +148,18 @@ def _pick_cell(spec: PlatformSpec, cell: str | None) -> CellSpec:
 def _build_context(path: str | Path | None) -> Path:
     """The serving image's build context: the directory that holds serving/ (serving/Dockerfile copies serving/...).
 
-    Checked here, before the Platform registers anything, so a wrong path is an error and not half a stack.
+    By default the serving sources installed with lepton-infra, as ServingImage does: one rule for both. Checked
+    here, before the Platform registers anything, so a wrong path is an error and not half a stack.
     """
+    from lepton_infra.components.kubernetes.serving_image import packaged_context
+
     from .spec import SpecError
 
-    context = Path(path) if path is not None else Path.cwd()
+    context = Path(path) if path is not None else packaged_context()
     if not (context / "serving" / "Dockerfile").is_file():
         raise SpecError(
-            [("build_context", f"{context} has no serving/Dockerfile; pass the directory that holds serving/ (the repository root)")],
+            [("build_context", f"{context} has no serving/Dockerfile; pass the directory that holds serving/, or omit it "
+                               "to build the serving sources installed with lepton-infra")],
             "Platform args",
         )
     return context
@@ -166,9 +187,7 @@ def _aws_foundation(parent: Platform, name: str, spec: PlatformSpec, cell: CellS
         f"{name}-cluster",
         {
             "name": prefix,
-            "region": cell.region,
             "spec": cell.cluster,
-            "private_endpoint": spec.private_endpoint(cell),
             "subnet_ids": network.private_subnet_ids,
             "vpc_id": network.vpc_id,
             "protected": spec.protected,
@@ -196,10 +215,11 @@ def _aws_foundation(parent: Platform, name: str, spec: PlatformSpec, cell: CellS
         f"{name}-cluster-autoscaler",
         {
             "cluster_name": cluster.name,
-            "region": cell.region,
             "kubernetes_version": cell.cluster.kubernetes_version,
             "oidc_provider_arn": cluster.oidc_provider_arn,
             "oidc_issuer": cluster.oidc_issuer,
+            # The role keeps the name earlier releases gave it (its component's name), so stacks update in place.
+            "role_name": conventions.physical_name(f"{name}-cluster-autoscaler-identity", max_length=64),
             "tags": tags,
         },
         opts=pulumi.ResourceOptions(
@@ -227,13 +247,15 @@ def _aws_foundation(parent: Platform, name: str, spec: PlatformSpec, cell: CellS
     )
 
     def model_reader(namespace: str, service_account: str) -> pulumi.Output[dict]:
+        identity_name = f"{name}-{service_account}-identity"
         identity = WorkloadIdentity(
-            f"{name}-{service_account}-identity",
+            identity_name,
             {
                 "oidc_provider_arn": cluster.oidc_provider_arn,
                 "oidc_issuer": cluster.oidc_issuer,
                 "namespace": namespace,
                 "service_account": service_account,
+                "role_name": conventions.physical_name(identity_name, max_length=64),
                 "tags": tags,
             },
             opts=opts,

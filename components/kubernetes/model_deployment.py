@@ -130,6 +130,22 @@ def _pod_spec(args: ModelDeploymentArgs, service_account: pulumi.Input[str], art
     }
 
 
+def models_namespace(resource_name: str, namespace: str, opts: pulumi.ResourceOptions) -> core.Namespace:
+    """A namespace for model pods: sidecars injected, the ``restricted`` Pod Security Standard enforced.
+
+    One model may create its own (``create_namespace``); where several share one, their owner (the cell) declares it
+    with this and the models depend on it, so no model's removal takes the namespace with it.
+    """
+    return core.Namespace(
+        resource_name,
+        metadata={
+            "name": namespace,
+            "labels": {"istio-injection": "enabled", "pod-security.kubernetes.io/enforce": "restricted"},
+        },
+        opts=opts,
+    )
+
+
 class ModelDeployment(pulumi.ComponentResource):
     """A model's serving workload: per-version Deployments, Service, HPA, PDB, DestinationRule and VirtualService."""
 
@@ -144,18 +160,9 @@ class ModelDeployment(pulumi.ComponentResource):
         model, ns = args.model, args.namespace
         child = pulumi.ResourceOptions(parent=self)
 
+        ns_name: pulumi.Input[str] = ns
         if args.create_namespace:
-            namespace = core.Namespace(
-                child_name(self, "ns"),
-                metadata={
-                    "name": ns,
-                    "labels": {"istio-injection": "enabled", "pod-security.kubernetes.io/enforce": "restricted"},
-                },
-                opts=child,
-            )
-            ns_name: pulumi.Input[str] = namespace.metadata.name
-        else:
-            ns_name = ns
+            ns_name = models_namespace(child_name(self, "ns"), ns, child).metadata.name
 
         def meta(obj_name: str, **extra: Any) -> dict[str, Any]:
             return {"name": obj_name, "namespace": ns_name, "labels": {"app": model.name}, **extra}

@@ -1,0 +1,65 @@
+"""The cell owns the models' namespace: adding or removing a model never moves (and so deletes) anything else."""
+
+import pytest
+
+from lepton_infra.offline import read_stack_config, run
+from lepton_infra.platform import Platform
+from lepton_infra.spec import parse_platform_spec
+
+from stack_support import STACKS
+
+MODELS = ["classifier", "ranker"]
+NAMESPACE = "kubernetes:core/v1:Namespace"
+MODEL = "lepton:kubernetes:ModelDeployment"
+IDENTITY = "lepton:aws:WorkloadIdentity"
+
+
+def plan_with(models: list[str]):
+    raw = read_stack_config("dev", STACKS)["lepton-platform:platform"]
+    template = raw["models"][0]
+    raw["models"] = [{**template, "name": m, "artifact": f"{m}/v1/model.pt"} for m in models]
+    spec = parse_platform_spec(raw)
+    return run(lambda: Platform("dev", spec))
+
+
+@pytest.fixture(scope="module")
+def both():
+    return plan_with(MODELS)
+
+
+def models_namespace(plan):
+    (namespace,) = [n for n in plan.of_type(NAMESPACE) if n.inputs["metadata"]["name"] == "models"]
+    return namespace
+
+
+def model_urns(plan, model: str) -> set[str]:
+    """What the model owns: its deployment and its workload identity, with everything under them."""
+    owned = [plan.one(MODEL, f"dev-{model}"), plan.one(IDENTITY, f"dev-{model}-identity")]
+    return {r.urn for top in owned for r in (top, *plan.descendants(top))}
+
+
+@pytest.mark.parametrize("removed", MODELS)
+def test_removing_a_model_leaves_every_other_urn_unchanged(both, removed):
+    kept = [m for m in MODELS if m != removed]
+    without = plan_with(kept)
+    expected = {r.urn for r in both.resources} - model_urns(both, removed)
+    assert {r.urn for r in without.resources} == expected
+
+
+def test_the_namespace_belongs_to_the_cell_and_answers_to_every_earlier_owner(both):
+    namespace = models_namespace(both)
+    cell = both.one("lepton:platform:Platform")
+    assert namespace.parent == cell.urn
+    # Earlier releases made it a child "<cell>-<model>-ns" of the first model: each such URN is an alias.
+    for model in MODELS:
+        owner_type = both.one(MODEL, f"dev-{model}").urn.rsplit("::", 1)[0]  # urn:pulumi:<stack>::<project>::<types>
+        assert f"{owner_type}${NAMESPACE}::dev-{model}-ns" in namespace.aliases
+
+
+def test_models_wait_for_the_namespace_not_for_each_other(both):
+    namespace = models_namespace(both)
+    for model in MODELS:
+        others = set().union(*(model_urns(both, m) for m in MODELS if m != model))
+        mine = [r for r in both.resources if r.urn in model_urns(both, model)]
+        assert namespace.urn in both.one(MODEL, f"dev-{model}").dependencies
+        assert not [r.name for r in mine if others & set(r.dependencies)], f"{model} waits for another model"
