@@ -6,7 +6,7 @@ component looks up *how* to get it. Sources, checked when the entry was written:
   instance table (rapidsai/deployment source/cloud/aws/index.md) for the multi-GPU G6/G5/G4dn sizes.
 - Azure: ND H100 v5, NC H100 v5, ND A100 v4 (ND96asr = 40 GB, ND96amsr = 80 GB), NC A100 v4 (80 GB: NC24ads = 1,
   NC48ads = 2, NC96ads = 4), NVadsA10 v5 (NV36ads = 1 full A10, NV72ads = 2), NCasT4_v3 series pages.
-  Note: DESIGN.md's table lists NC24ads_A100_v4 under the 40 GB a100; Azure's NC A100 v4 series is the 80 GB part.
+  Note: Azure's NC A100 v4 series (NC24ads_A100_v4) is the 80 GB part, though tables often list it as the 40 GB a100.
 - GCP: Compute Engine GPU machine types (A3 High, A2 Standard/Ultra, G2, N1 + T4 attached).
 """
 

@@ -2,7 +2,7 @@
 
 EKS (AL2023 NVIDIA AMIs), AKS and GKE ship the NVIDIA driver and container toolkit on their GPU nodes, so the
 operator runs with both disabled there and only adds the device plugin, GPU feature discovery and the DCGM exporter;
-on an existing (on-prem) cluster it installs driver and toolkit too (DESIGN.md, "GPU drivers").
+on an existing (on-prem) cluster it installs driver and toolkit too (docs/design.md, "GPU drivers").
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Istio service mesh: base CRDs, the CNI node agent, istiod, an ingress gateway, and mesh-wide mTLS.
 
-Installed from Istio's Helm charts (DESIGN.md, "Mesh"). The CNI node agent replaces the ``istio-init`` container,
+Installed from Istio's Helm charts (docs/design.md, "Mesh"). The CNI node agent replaces the ``istio-init`` container,
 which needs NET_ADMIN/NET_RAW; without it no meshed pod passes the ``baseline`` or ``restricted`` Pod Security
 Standard (https://istio.io/latest/docs/setup/additional-setup/pod-security-admission/), and model pods run
 ``restricted``. istiod already carries the multi-cluster identity (mesh ID, cluster name, network) so joining
