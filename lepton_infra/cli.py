@@ -16,7 +16,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from .offline import run_stack
+from .testing import run_stack
 from .spec import SpecError, json_schema, parse_platform_spec
 from .stack_files import StackFileError, platform_config, read_stack_config, stack_file
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .offline import OfflinePlan, PlannedResource
+from .testing import OfflinePlan, PlannedResource
 
 NOT_OBJECTS = ("kubernetes:helm.sh/", "pulumi:providers:")
 

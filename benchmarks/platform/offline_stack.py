@@ -24,7 +24,7 @@ BUDGET_S = 5.0
 COLD = """
 import time, sys
 t = time.perf_counter()
-from lepton_infra.offline import run_stack
+from lepton_infra.testing import run_stack
 plan = run_stack(sys.argv[1], sys.argv[2])
 print(time.perf_counter() - t, len(plan.resources))
 """
@@ -51,7 +51,7 @@ def main() -> None:
 
     import pulumi_aws as aws
 
-    from lepton_infra.offline import run, run_stack
+    from lepton_infra.testing import run, run_stack
 
     cold_s, count = cold(args.stack)
     run_stack(args.stack, ROOT / "stacks")  # warm the imports

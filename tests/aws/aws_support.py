@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Callable
 
-from lepton_infra.offline import OfflinePlan, PlannedResource, run
+from lepton_infra.testing import OfflinePlan, PlannedResource, run
 from lepton_infra.spec import SpecError
 
 from moto_checks import assert_kms_accepts

@@ -15,7 +15,7 @@ import botocore.session
 import moto
 from moto.iam.policy_validation import IAMPolicyDocumentValidator
 
-from lepton_infra.offline import PlannedResource
+from lepton_infra.testing import PlannedResource
 
 # Engine keys whose S3 API spelling is not just the capitalised key.
 _API_NAMES = {

@@ -8,7 +8,7 @@ from lepton_infra.components.aws.cluster import EksCluster
 from lepton_infra.components.aws.data_lake import DataLake
 from lepton_infra.components.aws.network import Network
 from lepton_infra.components.aws.registry import ContainerRegistry
-from lepton_infra.offline import run
+from lepton_infra.testing import run
 
 TAGS = {"lepton.ai/environment": "dev"}
 DATA_TYPES = {

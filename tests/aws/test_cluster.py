@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from lepton_infra.components.aws.cluster import BEFORE_NODES_ADDONS, EksCluster
-from lepton_infra.offline import run
+from lepton_infra.testing import run
 
 from aws_support import KEY, assert_log_group_has_its_own_key, rejected
 from moto_iam import assert_iam_accepts

@@ -8,7 +8,7 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from lepton_infra.components.aws.cluster_autoscaler import CHART_REPO, IMAGE_TAGS, ClusterAutoscaler
-from lepton_infra.offline import run
+from lepton_infra.testing import run
 from lepton_infra.spec import KUBERNETES_VERSIONS
 
 from aws_support import rejected

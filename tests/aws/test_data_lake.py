@@ -6,7 +6,7 @@ import pytest
 
 from lepton_infra.components.aws.data_lake import DataLake
 from lepton_infra.components.aws.workload_identity import WorkloadIdentity
-from lepton_infra.offline import ACCOUNT_ID, run
+from lepton_infra.testing import ACCOUNT_ID, run
 from lepton_infra.spec import SpecError
 
 from aws_support import rejected

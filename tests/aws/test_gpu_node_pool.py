@@ -4,7 +4,7 @@ import pytest
 
 from lepton_infra.components.aws.gpu_node_pool import GpuNodePool
 from lepton_infra.conventions import GPU_TAINT
-from lepton_infra.offline import run
+from lepton_infra.testing import run
 
 from aws_support import rejected
 

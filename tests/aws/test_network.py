@@ -8,7 +8,7 @@ import pulumi_aws as aws
 import pytest
 
 from lepton_infra.components.aws.network import Network, _zone, flow_log_policy, subnet_cidrs
-from lepton_infra.offline import run
+from lepton_infra.testing import run
 
 from aws_support import assert_log_group_has_its_own_key, ec2_id, rejected
 from moto_iam import assert_iam_accepts

@@ -4,7 +4,7 @@ import pulumi
 import pytest
 
 from lepton_infra.components.aws.registry import ContainerRegistry
-from lepton_infra.offline import run
+from lepton_infra.testing import run
 
 from aws_support import rejected
 from moto_checks import assert_ecr_accepts

@@ -4,7 +4,7 @@ import pulumi
 import pytest
 
 from lepton_infra.components.aws.workload_identity import ROLE_ARN_ANNOTATION, WorkloadIdentity
-from lepton_infra.offline import run
+from lepton_infra.testing import run
 
 from aws_support import rejected
 from moto_iam import assert_iam_accepts

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lepton_infra.cli import main
-from lepton_infra.offline import SECRET_MASK, run_stack
+from lepton_infra.testing import SECRET_MASK, run_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 STACKS = ROOT / "stacks"

@@ -6,7 +6,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from lepton_infra.offline import run, run_stack
+from lepton_infra.testing import run, run_stack
 from lepton_infra.stack_files import StackFileError
 
 
@@ -127,3 +127,10 @@ def test_urns_carry_the_parents_whole_type_chain_as_the_engine_gives_them():
     assert outer.urn == "urn:pulumi:dev::lepton-platform::lepton:test:Outer::o"
     assert key.urn == "urn:pulumi:dev::lepton-platform::lepton:test:Outer$lepton:test:Inner$aws:kms/key:Key::o-key"
     assert computed == [key.urn]
+
+
+def test_the_harness_answers_to_its_earlier_name():
+    import lepton_infra.offline as earlier
+    import lepton_infra.testing as testing
+
+    assert earlier.run is testing.run and earlier.OfflinePlan is testing.OfflinePlan

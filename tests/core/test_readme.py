@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from lepton_infra import cli
-from lepton_infra.offline import run
+from lepton_infra.testing import run
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -24,7 +24,7 @@ def blocks(language: str) -> list[str]:
 
 
 def is_script(block: str) -> bool:
-    return "from lepton_infra.offline import" in block
+    return "from lepton_infra.testing import" in block
 
 
 def cli_lines() -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -33,7 +34,10 @@ def pip(*argv: str) -> None:
 def installed(tmp_path_factory) -> tuple[Path, Path]:
     """(the wheel built from this checkout, a directory it was installed into)."""
     work = tmp_path_factory.mktemp("wheel")
-    pip("wheel", "--no-deps", "-w", str(work / "dist"), str(ROOT))
+    # Built from a copy: setuptools writes build/ and *.egg-info into the tree it builds.
+    source = work / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__"))
+    pip("wheel", "--no-deps", "-w", str(work / "dist"), str(source))
     (wheel,) = (work / "dist").glob("lepton_infra-*.whl")
     pip("install", "--no-deps", "--target", str(work / "site"), str(wheel))
     return wheel, work / "site"
@@ -46,6 +50,14 @@ def test_the_wheel_carries_every_file_the_image_build_reads(installed):
     assert needed and "serving/Dockerfile" in needed
     missing = [f for f in needed if PACKAGED + f not in names]
     assert not missing, f"the wheel lacks {missing}"
+
+
+def test_the_wheel_carries_every_python_package_of_the_library(installed):
+    wheel, _ = installed
+    names = set(zipfile.ZipFile(wheel).namelist())
+    packages = {f"lepton_infra/{p.relative_to(ROOT / 'lepton_infra')}" for p in (ROOT / "lepton_infra").rglob("*.py")}
+    packages |= {f"lepton_infra/components/{p.relative_to(ROOT / 'components')}" for p in (ROOT / "components").rglob("*.py")}
+    assert not sorted(packages - names), "pyproject.toml's [tool.setuptools] packages miss these modules"
 
 
 def test_an_installed_library_builds_from_its_own_sources_with_the_checkouts_content_tag(installed, tmp_path):

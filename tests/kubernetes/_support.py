@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from lepton_infra.kubernetes_schema import kubernetes_objects, schema_errors
-from lepton_infra.offline import OfflinePlan, PlannedResource, run
+from lepton_infra.testing import OfflinePlan, PlannedResource, run
 from lepton_infra.spec import SpecError
 
 KUBERNETES_VERSION = "1.35"

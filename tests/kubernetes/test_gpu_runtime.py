@@ -3,7 +3,7 @@ import pytest
 
 from lepton_infra.components.kubernetes.gpu_runtime import CHART_REPO, NvidiaGpuRuntime
 from lepton_infra.conventions import GPU_TAINT
-from lepton_infra.offline import run
+from lepton_infra.testing import run
 
 from _support import custom_resources_after_strict_schema_check, provider_of, rejected, run_with_provider, uses_provider
 

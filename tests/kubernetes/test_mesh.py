@@ -2,7 +2,7 @@ import pulumi
 import pytest
 
 from lepton_infra.components.kubernetes.mesh import IstioMesh
-from lepton_infra.offline import run
+from lepton_infra.testing import run
 
 from _support import custom_resources_after_strict_schema_check, provider_of, rejected, run_with_provider, uses_provider
 

@@ -7,7 +7,7 @@ import pulumi
 import pytest
 
 from lepton_infra.components.kubernetes.serving_image import ServingImage, context_files, packaged_context
-from lepton_infra.offline import run
+from lepton_infra.testing import run
 
 from _support import rejected
 

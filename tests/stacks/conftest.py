@@ -1,6 +1,6 @@
 import pytest
 
-from lepton_infra.offline import run_stack
+from lepton_infra.testing import run_stack
 
 from stack_support import STACKS
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from lepton_infra.offline import read_stack_config, run
+from lepton_infra.testing import read_stack_config, run
 from lepton_infra.platform import Platform
 from lepton_infra.spec import parse_platform_spec
 

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from lepton_infra.kubernetes_schema import kubernetes_objects, schema_errors
-from lepton_infra.offline import OfflinePlan, read_stack_config, run, run_stack
+from lepton_infra.testing import OfflinePlan, read_stack_config, run, run_stack
 from lepton_infra.platform import Platform
 from lepton_infra.spec import SpecError, parse_platform_spec
 
