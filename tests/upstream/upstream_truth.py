@@ -1,0 +1,109 @@
+"""Which pinned upstream file is the truth for which Helm chart and CRD: the one map the upstream tests read.
+
+The files sit beside this module, one folder per upstream release (<name>-<version>, with SOURCE and LICENSE);
+tests/upstream/README.md says how to refresh them when a version is bumped. The few rules a values.yaml does not
+say itself (where a chart keeps its defaults, keys it merges in elsewhere, mappings it passes on whole) are written
+here, each with where it comes from.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Mapping
+
+from lepton_infra.upstream_schemas import chart_defaults, load_crd_schemas, schema_errors, unknown_values
+
+HERE = Path(__file__).resolve().parent
+
+# The versions vendored here; the code's pins must equal them (test_upstream.py checks).
+ISTIO = "1.28.0"
+GPU_OPERATOR = "v25.10.1"
+CLUSTER_AUTOSCALER = "9.59.0"
+
+ISTIO_DIR = HERE / f"istio-{ISTIO}"
+GPU_OPERATOR_DIR = HERE / f"gpu-operator-{GPU_OPERATOR}"
+CLUSTER_AUTOSCALER_DIR = HERE / f"cluster-autoscaler-chart-{CLUSTER_AUTOSCALER}"
+
+# Istio's charts keep their defaults under this key and merge it into .Values (the comment atop each values.yaml).
+ISTIO_DEFAULTS = "_internal_defaults_do_not_set"
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One pinned chart: its values.yaml and what the checker must know beyond it."""
+
+    values_yaml: Path
+    root: str | None = None  # the key the defaults sit under, when not the top level
+    free_form: tuple[tuple[str, ...], ...] = ()  # mappings the chart passes on whole: anything below goes
+    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # top-level keys merged in at another path
+    values_schema: Path | None = None  # the chart's values.schema.json, which Helm itself validates values against
+
+    def errors(self, values: Mapping[str, Any]) -> list[str]:
+        """Every way ``values`` is not what this chart reads ([] when all is known)."""
+        errors = unknown_values(
+            values, chart_defaults(self.values_yaml, self.root), free_form=self.free_form, aliases=self.aliases
+        )
+        if self.values_schema is not None:
+            # The schema keeps its definitions under $defs (a draft 2019-09+ keyword): 2020-12 reads it.
+            errors += schema_errors(dict(values), json.loads(self.values_schema.read_text()), draft="2020-12")
+        return errors
+
+    def files(self) -> set[Path]:
+        return {self.values_yaml} | ({self.values_schema} if self.values_schema else set())
+
+
+def _istio_chart(name: str, **rules: Any) -> Chart:
+    return Chart(ISTIO_DIR / "charts" / name / "values.yaml", root=ISTIO_DEFAULTS, **rules)
+
+
+# (chart, version) as a helm.v3.Release names them -> the pinned chart.
+CHARTS: dict[tuple[str, str], Chart] = {
+    ("base", ISTIO): _istio_chart("base"),
+    ("cni", ISTIO): _istio_chart("cni"),
+    ("istiod", ISTIO): _istio_chart(
+        "istiod",
+        # istiod copies `pilot.*` to the top level (istio-discovery templates/zzy_descope_legacy.yaml:
+        # `mustMergeOverwrite $.Values (index $.Values "pilot")`), so pilot's keys are the top level's.
+        aliases={"pilot": ()},
+        # A MeshConfig, passed whole to the mesh config map; values.yaml: "See
+        # https://istio.io/docs/reference/config/istio.mesh.v1alpha1/ for all available options".
+        free_form=(("meshConfig",),),
+    ),
+    ("gateway", ISTIO): _istio_chart("gateway", values_schema=ISTIO_DIR / "charts" / "gateway" / "values.schema.json"),
+    ("gpu-operator", GPU_OPERATOR): Chart(GPU_OPERATOR_DIR / "values.yaml"),
+    ("cluster-autoscaler", CLUSTER_AUTOSCALER): Chart(
+        CLUSTER_AUTOSCALER_DIR / "values.yaml",
+        # Command-line flags of the autoscaler, each key passed as --key=value; values.yaml lists some commented
+        # out and points at the FAQ's "What are the parameters to CA?" for all of them.
+        free_form=(("extraArgs",),),
+    ),
+}
+
+# Every CRD file vendored; each served (apiVersion, kind) in them is checked strictly.
+CRD_FILES: tuple[Path, ...] = (
+    ISTIO_DIR / "crd-all.gen.yaml",
+    GPU_OPERATOR_DIR / "nvidia.com_clusterpolicies.yaml",
+    GPU_OPERATOR_DIR / "nvidia.com_nvidiadrivers.yaml",
+)
+
+
+@cache
+def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
+    """{(apiVersion, kind): strict schema} of every CRD vendored here (loaded once: crd-all.gen.yaml is large)."""
+    return load_crd_schemas(*CRD_FILES)
+
+
+def chart_of(release_inputs: Mapping[str, Any]) -> Chart:
+    """The pinned chart a helm.v3.Release's inputs install; a LookupError names what is pinned when none is."""
+    key = (release_inputs["chart"], release_inputs["version"])
+    if key not in CHARTS:
+        raise LookupError(f"no vendored values.yaml for chart {key[0]} {key[1]} (vendored: {sorted(CHARTS)}); see tests/upstream/README.md")
+    return CHARTS[key]
+
+
+def vendored_files() -> set[Path]:
+    """Every file the registry reads."""
+    return set(CRD_FILES).union(*(chart.files() for chart in CHARTS.values()))
