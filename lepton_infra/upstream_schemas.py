@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -119,6 +120,7 @@ def schema_errors(instance: Any, schema: Mapping[str, Any], *, draft: str = "4")
 
 
 def _describe(error) -> list[str]:
+    """One jsonschema error as "path: message"; a closed object's error becomes one line per unknown field, naming it."""
     path = list(error.absolute_path)
     if error.validator == "additionalProperties" and error.validator_value is False and isinstance(error.instance, dict):
         declared = error.schema.get("properties", {})
@@ -129,8 +131,6 @@ def _describe(error) -> list[str]:
 
 
 def _matches_pattern(key: str, schema: Mapping[str, Any]) -> bool:
-    import re
-
     return any(re.search(pattern, key) for pattern in schema.get("patternProperties", {}))
 
 
@@ -146,7 +146,7 @@ def custom_resource_errors(obj: Mapping[str, Any], schemas: Mapping[SchemaKey, M
     """``obj``'s errors against the CRD that serves its apiVersion and kind; an error too when no CRD does."""
     key = (obj.get("apiVersion"), obj.get("kind"))
     if key not in schemas:
-        return [f"<root>: no CRD serves {key[1]} {key[0]} (known: {', '.join(f'{k} {a}' for a, k in sorted(schemas))})"]
+        return [f"<root>: no CRD serves {key[1]} {key[0]} (known: {_names(f'{k} {a}' for a, k in schemas)})"]
     return schema_errors(obj, schemas[key])
 
 
@@ -219,7 +219,7 @@ def _unknown(value: Any, default: Any, logical: list, shown: list, free: set[tup
                 errors += _unknown(child, default[key], [*logical, key], [*shown, key], free)
         return errors
     if isinstance(value, Mapping):
-        return [f"{field_path(shown)}: the chart has a {type(default).__name__} here ({default!r}), not a mapping"]
+        return [f"{field_path(shown)}: the chart's default here is {default!r} ({type(default).__name__}), not a mapping"]
     return []
 
 
