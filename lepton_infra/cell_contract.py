@@ -1,0 +1,75 @@
+"""The contract between a cloud and the cloud-neutral layer above it (docs/design.md, "Cells").
+
+Every cloud folder (components/<cloud>/cell.py) fills one :class:`CellFoundation` for a cell of the spec: the cluster's
+Kubernetes provider, where images go, where models live, how a model's pod gets a cloud identity that may read them,
+and what the in-cluster layer must know about the cloud (:class:`Capabilities`), so that layer never asks which
+cloud it runs on. The composition (lepton_infra.composition) finds a cloud's foundation by the cell's ``cloud``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Protocol, runtime_checkable
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class IdentityBinding:
+    """What a pod needs to act as a cloud identity.
+
+    AWS IRSA needs only a service-account annotation; Azure workload identity also needs the pod label
+    ``azure.workload.identity/use: "true"`` (its webhook mutates only labelled pods); GKE needs the annotation.
+    ``env`` carries what the cloud's SDKs read (a region, a client id).
+    """
+
+    service_account_annotations: pulumi.Input[Mapping[str, str]]
+    pod_labels: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Grantee(Protocol):
+    """A workload identity a data lake can grant access to (an IRSA role, an Azure managed identity, a GCP service
+    account). A lake grants only to identities of its own cloud and says so otherwise."""
+
+    cloud: str
+
+    @property
+    def binding(self) -> IdentityBinding: ...
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What differs between clouds below the in-cluster layer, as data rather than ``if cloud == ...``."""
+
+    # Annotations that make a Service of type LoadBalancer internal to the cell's network.
+    internal_load_balancer_annotations: Mapping[str, str]
+    # The node image ships the NVIDIA driver and container toolkit (the GPU operator then leaves them off).
+    gpu_driver_preinstalled: bool
+    # Istio CNI's ``global.platform`` value where the cloud needs one (GKE: "gke"), else None.
+    istio_cni_platform: str | None = None
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Where the serving image is pushed, and the credentials to push it (an Output of {server, username, password})."""
+
+    repository_url: pulumi.Output[str]
+    credentials: pulumi.Output[Mapping[str, Any]]
+
+
+@dataclass
+class CellFoundation:
+    """What one cloud gives one cell; every field is cloud-neutral."""
+
+    cloud: str
+    kubernetes_provider: pulumi.ProviderResource
+    kubernetes_version: str
+    cluster_name: pulumi.Output[str]
+    registry: Registry
+    models_uri: pulumi.Output[str]  # s3://..., abfs://..., gs://...: the lake's models zone, read by the serving image
+    # Creates an identity for (namespace, service account) that may read the models zone; returns how a pod uses it.
+    bind_model_reader: Callable[[str, str], IdentityBinding]
+    capabilities: Capabilities
+    ready: list[pulumi.Resource]  # what the in-cluster layer waits for (cluster, node pools, autoscaler)
