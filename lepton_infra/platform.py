@@ -15,7 +15,7 @@ from typing import Callable
 import pulumi
 
 from . import conventions
-from .spec import CellSpec, ModelSpec, PlatformSpec, MODELS_ZONE, parse_model
+from .spec import AwsCellSpec, CellSpec, ModelSpec, PlatformSpec, MODELS_ZONE, parse_model
 
 
 MODELS_NAMESPACE = "models"
@@ -166,7 +166,7 @@ def _build_context(path: str | Path | None) -> Path:
 
 
 # --------------------------------------------------------------------------------------------------- AWS
-def _aws_foundation(parent: Platform, name: str, spec: PlatformSpec, cell: CellSpec) -> Foundation:
+def _aws_foundation(parent: Platform, name: str, spec: PlatformSpec, cell: AwsCellSpec) -> Foundation:
     import pulumi_aws as aws
 
     from lepton_infra.components.aws.cluster import EksCluster
@@ -278,7 +278,7 @@ def _aws_foundation(parent: Platform, name: str, spec: PlatformSpec, cell: CellS
     )
 
 
-_FOUNDATIONS: dict[str, Callable[[Platform, str, PlatformSpec, CellSpec], Foundation]] = {"aws": _aws_foundation}
+_FOUNDATIONS: dict[str, Callable[..., Foundation]] = {"aws": _aws_foundation}
 
 
 def deploy(spec: PlatformSpec, build_context: str | Path | None = None) -> dict[str, Platform]:

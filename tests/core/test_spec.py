@@ -5,7 +5,7 @@ import json
 import pytest
 
 from lepton_infra.spec import (
-    CellSpec,
+    AwsCellSpec,
     PlatformSpec,
     SpecError,
     json_schema,
@@ -42,8 +42,8 @@ def test_a_minimal_spec_fills_secure_defaults():
     assert cell.data_lake.zones == ["raw", "curated", "features", "models"]
     assert cell.mesh.mtls == "STRICT"
     assert cell.network.availability_zones == 2
-    assert spec.private_endpoint(cell) is False
-    assert parse_platform_spec(minimal(protected=True)).private_endpoint(cell) is True
+    assert cell.cluster.endpoint_is_private(spec.protected) is False
+    assert cell.cluster.endpoint_is_private(parse_platform_spec(minimal(protected=True)).protected) is True
 
 
 def test_a_public_api_endpoint_must_name_who_may_reach_it():
@@ -52,7 +52,7 @@ def test_a_public_api_endpoint_must_name_who_may_reach_it():
     message = issues_of(unscoped)["cells[0].cluster.public_access_cidrs"]
     assert "0.0.0.0/0" in message and "private_endpoint" in message
     protected = parse_platform_spec(minimal(protected=True, cells=unscoped["cells"]))  # private: nothing to scope
-    assert protected.private_endpoint(protected.cells[0]) is True
+    assert protected.cells[0].cluster.endpoint_is_private(protected.protected) is True
 
 
 def test_a_misspelt_key_names_the_path_and_the_allowed_keys():
@@ -160,7 +160,7 @@ def test_the_json_schema_describes_the_stack_config_for_editors():
     schema = json_schema()
     assert schema["title"] == "lepton-platform:platform"
     assert schema["additionalProperties"] is False
-    cell = schema["$defs"]["CellSpec"]
+    cell = schema["$defs"]["AwsCellSpec"]
     assert cell["additionalProperties"] is False and "gpu_pools" in cell["properties"]
 
 
@@ -168,7 +168,7 @@ def test_spec_models_are_immutable():
     spec = parse_platform_spec(minimal())
     with pytest.raises(Exception):
         spec.cells[0].name = "other"  # type: ignore[misc]
-    assert isinstance(spec, PlatformSpec) and isinstance(spec.cells[0], CellSpec)
+    assert isinstance(spec, PlatformSpec) and isinstance(spec.cells[0], AwsCellSpec)
 
 
 def test_archiving_waits_the_30_days_s3_keeps_objects_in_standard_ia():

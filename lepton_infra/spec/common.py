@@ -1,21 +1,19 @@
-"""The platform spec: one typed, validated description of what a stack stands up.
+"""The parts of the platform spec every cloud shares: errors, field types, GPU pools, models, registry, mesh.
 
-Read from one structured stack config key (``lepton-platform:platform``) and validated before any resource is
-registered, so a bad config is a clear error naming the field and what would be right, and nothing is created.
-Components take these same models as their args: one source of truth for defaults and rules.
+Validated before any resource is registered, so a bad config is a clear error naming the field and what would be
+right, and nothing is created. Components take these same models as their args: one source of truth.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
-from typing import Annotated, Any, Iterable, Literal, Mapping, Sequence
+from typing import Annotated, Any, Iterable, Literal, Sequence
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from . import catalog
-from .conventions import is_dns_label
+from .. import catalog
+from ..conventions import is_dns_label
 
 CONFIG_NAMESPACE = "lepton-platform"
 CONFIG_KEY = "platform"
@@ -26,6 +24,7 @@ KUBERNETES_VERSIONS = ("1.33", "1.34", "1.35")
 DEFAULT_KUBERNETES_VERSION = "1.35"
 DEFAULT_ZONES = ("raw", "curated", "features", "models")
 MODELS_ZONE = "models"
+
 
 
 # --------------------------------------------------------------------------------------------------- errors
@@ -53,38 +52,60 @@ def _path(loc: Iterable[str | int]) -> str:
     return out or "<root>"
 
 
-def _model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseModel] | None:
-    """The pydantic model class a location points into, to list its allowed keys."""
-    current: Any = model
+def _walk(root: type[BaseModel], loc: Sequence[str | int]) -> tuple[tuple[str | int, ...], type[BaseModel] | None]:
+    """(the location as the user wrote it, the model class it ends in).
+
+    pydantic puts a tagged union's tag into error locations (``cells.0.aws.gpu_pools``); the user's file has no such
+    key, so the tag is dropped from the path, and it picks the union member whose allowed keys an error lists.
+    """
+    shown: list[str | int] = []
+    current: Any = root
     for part in loc:
         if isinstance(part, int):
+            shown.append(part)
             continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
-            return None
-        annotation = current.model_fields[part].annotation
-        current = _inner_model(annotation)
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+        member = _union_member(current, part)
+        if member is not None:
+            current = member
+            continue
+        shown.append(part)
+        model = _inner_model(current)
+        if model is None or part not in model.model_fields:
+            current = None
+            continue
+        current = model.model_fields[part].annotation
+    model = _union_member(current, None) or _inner_model(current)
+    return tuple(shown), model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _union_member(annotation: Any, tag: str | None) -> type[BaseModel] | None:
+    """The member of a union of cells whose ``cloud`` is ``tag``."""
+    members = [m for m in _models_in(annotation) if "cloud" in m.model_fields]
+    if tag is None or len(members) < 2:
+        return None
+    return next((m for m in members if m.model_fields["cloud"].default == tag), None)
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in getattr(annotation, "__args__", ()) or () for m in _models_in(arg)]
 
 
 def _inner_model(annotation: Any) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None
+    found = _models_in(annotation)
+    return found[0] if found else None
 
 
 def _issues_from(err: ValidationError, root: type[BaseModel]) -> list[tuple[str, str]]:
     issues: list[tuple[str, str]] = []
     for e in err.errors():
-        loc = tuple(e["loc"])
+        loc, _ = _walk(root, e["loc"])
         cause = (e.get("ctx") or {}).get("error")
         if isinstance(cause, SpecIssues):
             issues += [(_path(loc + sub), msg) for sub, msg in cause.issues]
         elif e["type"] == "extra_forbidden":
-            parent = _model_at(root, loc[:-1])
+            _, parent = _walk(root, e["loc"][:-1])
             allowed = ", ".join(parent.model_fields) if parent else "see the JSON schema"
             issues.append((_path(loc), f"unknown key {loc[-1]!r}; allowed keys: {allowed}"))
         else:
@@ -151,9 +172,6 @@ NamePrefix = Annotated[str, AfterValidator(_name_prefix)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 AcceleratorName = Annotated[str, AfterValidator(_accelerator_name)]
 Capacity = Literal["spot", "on-demand"]
-ControlPlaneLog = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
-
-
 class Validated(BaseModel):
     """Raises SpecError, built or validated either way: ``GpuPoolSpec(min_size=5, max_size=2)`` or from a dict.
 
@@ -184,22 +202,7 @@ class Strict(Validated):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-# --------------------------------------------------------------------------------------------------- cell parts
-class NetworkSpec(Strict):
-    cidr: Cidr = "10.0.0.0/16"
-    availability_zones: int = Field(2, ge=2, le=6, description="AZs to spread subnets over (>= 2 for EKS).")
-    single_nat_gateway: bool = Field(
-        False, description="One NAT gateway for the VPC instead of one per AZ: cheaper, but an AZ outage cuts egress."
-    )
-
-    @model_validator(mode="after")
-    def _room_for_subnets(self) -> "NetworkSpec":
-        prefix = ipaddress.IPv4Network(self.cidr).prefixlen
-        if prefix > 20:
-            raise SpecIssues([(("cidr",), f"/{prefix} is too small for 2 subnets per AZ; use /20 or larger (e.g. /16)")])
-        return self
-
-
+# --------------------------------------------------------------------------------------------------- shared cell parts
 class NodeScaling(Strict):
     min_size: int = Field(0, ge=0, le=1000)
     max_size: int = Field(1, ge=1, le=1000)
@@ -223,41 +226,12 @@ class NodeScaling(Strict):
         return self.min_size if self.desired_size is None else self.desired_size
 
 
-class SystemPoolSpec(NodeScaling):
-    """The CPU node group that runs cluster add-ons, istiod and the GPU operator's controllers."""
-
-    instance_types: list[str] = Field(default_factory=lambda: ["m6i.large"], min_length=1)
-    min_size: int = Field(2, ge=1, le=100)
-    max_size: int = Field(4, ge=1, le=100)
-    disk_size_gb: int = Field(50, ge=20, le=16384)
-
-
 class GpuPoolSpec(NodeScaling):
     name: DnsLabel
     accelerator: AcceleratorName
     gpus_per_node: int = Field(1, ge=1, le=16)
     capacity: Capacity = "on-demand"
     disk_size_gb: int = Field(200, ge=50, le=16384, description="Root volume: images and model caches live here.")
-
-
-class ClusterSpec(Strict):
-    kubernetes_version: Literal[KUBERNETES_VERSIONS] = DEFAULT_KUBERNETES_VERSION  # type: ignore[valid-type]
-    private_endpoint: bool | None = Field(
-        None, description="API server reachable only from the VPC. Defaults to true in protected environments."
-    )
-    public_access_cidrs: list[Cidr] = Field(
-        default_factory=list,
-        description="Where the public endpoint may be reached from; required when the endpoint is public "
-        "(0.0.0.0/0 is the explicit opt-out that opens it to the internet).",
-    )
-    control_plane_logs: list[ControlPlaneLog] = Field(
-        default_factory=lambda: ["api", "audit", "authenticator", "controllerManager", "scheduler"]
-    )
-    system_pool: SystemPoolSpec = Field(default_factory=SystemPoolSpec)
-
-    def endpoint_is_private(self, protected: bool) -> bool:
-        """``private_endpoint`` when set; otherwise private exactly in protected environments."""
-        return protected if self.private_endpoint is None else self.private_endpoint
 
 
 class LifecycleSpec(Strict):
@@ -280,18 +254,14 @@ class LifecycleSpec(Strict):
         return self
 
 
-class BackupSpec(Strict):
-    region: str = Field(description="Region that receives a replica of every zone (cross-region replication).")
+class DataLakeZonesSpec(Strict):
+    """What every cloud's lake shares: its zones (a bucket / filesystem each) and when data moves to colder tiers."""
 
-
-class DataLakeSpec(Strict):
     zones: list[DnsLabel] = Field(default_factory=lambda: list(DEFAULT_ZONES), min_length=1)
     lifecycle: LifecycleSpec = Field(default_factory=LifecycleSpec)
-    backup: BackupSpec | None = None
-    access_logs_retention_days: int = Field(365, ge=1)
 
     @model_validator(mode="after")
-    def _zones(self) -> "DataLakeSpec":
+    def _zones(self) -> "DataLakeZonesSpec":
         try:
             _unique(self.zones)
         except ValueError as exc:
@@ -330,34 +300,33 @@ class MeshSpec(Strict):
     )
 
 
-class CellSpec(Strict):
-    """One cloud region's share of the platform: a cluster and everything that runs in and beside it."""
+class CellBase(Strict):
+    """One cloud region's share of the platform; each cloud's cell (spec/<cloud>.py) adds its network, cluster and lake.
+
+    GPU pools, registry, GPU runtime and mesh have one definition for every cloud. A cloud's cell declares
+    ``cloud: Literal["<cloud>"]``, its ``region`` rule, and ``platform_issues`` for checks that need the platform.
+    """
 
     name: DnsLabel
-    cloud: Literal["aws"] = Field("aws", description="Only AWS cells exist so far.")
-    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="e.g. us-east-1")
-    network: NetworkSpec = Field(default_factory=NetworkSpec)
-    cluster: ClusterSpec = Field(default_factory=ClusterSpec)
+    region: str
     gpu_pools: list[GpuPoolSpec] = Field(default_factory=list)
-    data_lake: DataLakeSpec = Field(default_factory=DataLakeSpec)
     registry: RegistrySpec = Field(default_factory=RegistrySpec)
     gpu_runtime: GpuRuntimeSpec = Field(default_factory=GpuRuntimeSpec)
     mesh: MeshSpec = Field(default_factory=MeshSpec)
 
     @model_validator(mode="after")
-    def _pools_fit_cloud(self) -> "CellSpec":
+    def _pools_fit_cloud(self) -> "CellBase":
         issues: list[tuple[tuple[str | int, ...], str]] = []
         names = [p.name for p in self.gpu_pools]
         for i, pool in enumerate(self.gpu_pools):
             if names.count(pool.name) > 1:
                 issues.append((("gpu_pools", i, "name"), f"pool name {pool.name!r} is used more than once"))
             try:
-                catalog.check_offered(pool.accelerator, self.cloud, pool.gpus_per_node)
+                catalog.check_offered(pool.accelerator, self.cloud, pool.gpus_per_node)  # type: ignore[attr-defined]
             except catalog.CatalogError as exc:
-                field = "accelerator" if not catalog.accelerator(pool.accelerator).offered_on(self.cloud) else "gpus_per_node"
+                offered = catalog.accelerator(pool.accelerator).offered_on(self.cloud)  # type: ignore[attr-defined]
+                field = "gpus_per_node" if offered else "accelerator"
                 issues.append((("gpu_pools", i, field), str(exc)))
-        if self.data_lake.backup and self.data_lake.backup.region == self.region:
-            issues.append((("data_lake", "backup", "region"), f"must differ from the cell's region {self.region!r}"))
         if issues:
             raise SpecIssues(issues)
         return self
@@ -365,6 +334,13 @@ class CellSpec(Strict):
     @property
     def accelerators(self) -> set[str]:
         return {p.accelerator for p in self.gpu_pools}
+
+    def platform_issues(self, protected: bool, serves_models: bool) -> list[tuple[tuple[str | int, ...], str]]:
+        """Problems only the platform can see (paths relative to the cell): a cloud adds its own to these."""
+        zones = self.data_lake.zones  # type: ignore[attr-defined]  (every cloud's cell has a data_lake)
+        if serves_models and MODELS_ZONE not in zones:
+            return [(("data_lake", "zones"), f"models are served from the {MODELS_ZONE!r} zone; add it")]
+        return []
 
 
 # --------------------------------------------------------------------------------------------------- models
@@ -415,56 +391,7 @@ def public_endpoint_issue(private_endpoint: bool, public_access_cidrs: list[str]
     )
 
 
-# --------------------------------------------------------------------------------------------------- platform
-class PlatformSpec(Strict):
-    """Everything one stack (environment) stands up."""
-
-    environment: DnsLabel
-    protected: bool = Field(
-        False, description="Protect data-bearing resources (buckets, keys) from deletion and keep them on delete."
-    )
-    tags: dict[str, str] = Field(default_factory=dict)
-    cells: list[CellSpec] = Field(min_length=1)
-    models: list[ModelSpec] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _cross_checks(self) -> "PlatformSpec":
-        issues: list[tuple[tuple[str | int, ...], str]] = []
-        cell_names = [c.name for c in self.cells]
-        for i, cell in enumerate(self.cells):
-            if cell_names.count(cell.name) > 1:
-                issues.append((("cells", i, "name"), f"cell name {cell.name!r} is used more than once"))
-        model_names = [m.name for m in self.models]
-        for i, model in enumerate(self.models):
-            if model_names.count(model.name) > 1:
-                issues.append((("models", i, "name"), f"model name {model.name!r} is used more than once"))
-            pools = [p for c in self.cells for p in c.gpu_pools if p.accelerator == model.accelerator]
-            if not pools:
-                have = sorted({p.accelerator for c in self.cells for p in c.gpu_pools}) or ["none"]
-                issues.append(
-                    (("models", i, "accelerator"), f"no GPU pool has {model.accelerator!r}; pools offer: {', '.join(have)}")
-                )
-            elif all(model.gpus > p.gpus_per_node for p in pools):
-                most = max(p.gpus_per_node for p in pools)
-                issues.append((("models", i, "gpus"), f"{model.gpus} GPUs per replica, but {model.accelerator} nodes have at most {most}"))
-        for i, cell in enumerate(self.cells):
-            if problem := public_endpoint_issue(self.private_endpoint(cell), cell.cluster.public_access_cidrs):
-                issues.append((("cells", i, "cluster", "public_access_cidrs"), problem))
-            if self.models and MODELS_ZONE not in cell.data_lake.zones:
-                issues.append(
-                    (("cells", i, "data_lake", "zones"), f"models are served from the {MODELS_ZONE!r} zone; add it")
-                )
-        if issues:
-            raise SpecIssues(issues)
-        return self
-
-    def private_endpoint(self, cell: CellSpec) -> bool:
-        return cell.cluster.endpoint_is_private(self.protected)
-
-    def models_for(self, cell: CellSpec) -> list[ModelSpec]:
-        return [m for m in self.models if m.accelerator in cell.accelerators]
-
-
+# --------------------------------------------------------------------------------------------------- parsing and component args
 def parse_model(model: type[BaseModel], data: Any, source: str | None = None):
     """Validate ``data`` as ``model``, turning pydantic's errors into one SpecError with full field paths."""
     if isinstance(data, model):
@@ -477,34 +404,6 @@ def parse_model(model: type[BaseModel], data: Any, source: str | None = None):
         raise SpecError(_issues_from(err, model), source or model.__name__) from None
 
 
-def parse_platform_spec(data: Mapping[str, Any] | str) -> PlatformSpec:
-    if isinstance(data, str):
-        try:
-            data = json.loads(data)
-        except json.JSONDecodeError as exc:
-            raise SpecError([("<root>", f"not valid JSON: {exc}")]) from None
-    return parse_model(PlatformSpec, data, f"platform spec ({CONFIG_NAMESPACE}:{CONFIG_KEY})")
-
-
-def load_platform_spec() -> PlatformSpec:
-    """Read and validate the stack's ``lepton-platform:platform`` config; raise SpecError before any resource exists."""
-    import pulumi
-
-    raw = pulumi.Config(CONFIG_NAMESPACE).get_object(CONFIG_KEY)
-    if raw is None:
-        raise SpecError([(f"{CONFIG_NAMESPACE}:{CONFIG_KEY}", "missing: set it in stacks/Pulumi.<stack>.yaml")])
-    return parse_platform_spec(raw)
-
-
-def json_schema() -> dict[str, Any]:
-    """The JSON Schema of the platform spec, for editor completion of the stack files."""
-    schema = PlatformSpec.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = f"{CONFIG_NAMESPACE}:{CONFIG_KEY}"
-    return schema
-
-
-# --------------------------------------------------------------------------------------------------- component args
 PulumiInput = Annotated[Any, Field(description="A plain value or a pulumi.Output of it.")]
 
 
@@ -516,3 +415,39 @@ class ComponentArgs(Validated):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+__all__ = [
+    "AcceleratorName",
+    "CONFIG_KEY",
+    "CONFIG_NAMESPACE",
+    "CONTENT_HASH_LENGTH",
+    "CanarySpec",
+    "Capacity",
+    "CellBase",
+    "Cidr",
+    "ComponentArgs",
+    "DEFAULT_KUBERNETES_VERSION",
+    "DEFAULT_ZONES",
+    "DataLakeZonesSpec",
+    "DnsLabel",
+    "GpuPoolSpec",
+    "GpuRuntimeSpec",
+    "KUBERNETES_VERSIONS",
+    "LifecycleSpec",
+    "MODELS_ZONE",
+    "MeshSpec",
+    "ModelSpec",
+    "NamePrefix",
+    "NodeScaling",
+    "PulumiInput",
+    "RELEASE_TAG_PATTERN",
+    "RegistrySpec",
+    "S3_RESERVED_PREFIXES",
+    "SpecError",
+    "SpecIssues",
+    "Strict",
+    "Validated",
+    "parse_model",
+    "public_endpoint_issue",
+]

@@ -1,0 +1,121 @@
+"""The AWS cell's own settings: VPC, EKS cluster and S3 data lake (docs/design.md, "Data lake")."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from .common import (
+    DEFAULT_KUBERNETES_VERSION,
+    KUBERNETES_VERSIONS,
+    CellBase,
+    Cidr,
+    DataLakeZonesSpec,
+    SpecIssues,
+    Strict,
+    NodeScaling,
+    public_endpoint_issue,
+)
+
+ControlPlaneLog = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
+
+
+class AwsNetworkSpec(Strict):
+    cidr: Cidr = "10.0.0.0/16"
+    availability_zones: int = Field(2, ge=2, le=6, description="AZs to spread subnets over (>= 2 for EKS).")
+    single_nat_gateway: bool = Field(
+        False, description="One NAT gateway for the VPC instead of one per AZ: cheaper, but an AZ outage cuts egress."
+    )
+
+    @model_validator(mode="after")
+    def _room_for_subnets(self) -> "AwsNetworkSpec":
+        prefix = ipaddress.IPv4Network(self.cidr).prefixlen
+        if prefix > 20:
+            raise SpecIssues([(("cidr",), f"/{prefix} is too small for 2 subnets per AZ; use /20 or larger (e.g. /16)")])
+        return self
+
+
+class EksSystemPoolSpec(NodeScaling):
+    """The CPU node group that runs cluster add-ons, istiod and the GPU operator's controllers."""
+
+    instance_types: list[str] = Field(default_factory=lambda: ["m6i.large"], min_length=1)
+    min_size: int = Field(2, ge=1, le=100)
+    max_size: int = Field(4, ge=1, le=100)
+    disk_size_gb: int = Field(50, ge=20, le=16384)
+
+
+class EksClusterSpec(Strict):
+    kubernetes_version: Literal[KUBERNETES_VERSIONS] = DEFAULT_KUBERNETES_VERSION  # type: ignore[valid-type]
+    private_endpoint: bool | None = Field(
+        None, description="API server reachable only from the VPC. Defaults to true in protected environments."
+    )
+    public_access_cidrs: list[Cidr] = Field(
+        default_factory=list,
+        description="Where the public endpoint may be reached from; required when the endpoint is public "
+        "(0.0.0.0/0 is the explicit opt-out that opens it to the internet).",
+    )
+    control_plane_logs: list[ControlPlaneLog] = Field(
+        default_factory=lambda: ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+    )
+    system_pool: EksSystemPoolSpec = Field(default_factory=EksSystemPoolSpec)
+
+    def endpoint_is_private(self, protected: bool) -> bool:
+        """``private_endpoint`` when set; otherwise private exactly in protected environments."""
+        return protected if self.private_endpoint is None else self.private_endpoint
+
+
+class BackupSpec(Strict):
+    region: str = Field(description="Region that receives a replica of every zone (cross-region replication).")
+
+
+class S3DataLakeSpec(DataLakeZonesSpec):
+    """S3: a bucket per zone, with server access logs and, when asked, a replica of every zone in another region."""
+
+    backup: BackupSpec | None = None
+    access_logs_retention_days: int = Field(365, ge=1)
+
+
+class AwsCellSpec(CellBase):
+    """An AWS region's cell: a VPC, an EKS cluster with GPU node groups, an S3 lake and an ECR repository."""
+
+    cloud: Literal["aws"] = "aws"
+    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="An AWS region, e.g. us-east-1")
+    network: AwsNetworkSpec = Field(default_factory=AwsNetworkSpec)
+    cluster: EksClusterSpec = Field(default_factory=EksClusterSpec)
+    data_lake: S3DataLakeSpec = Field(default_factory=S3DataLakeSpec)
+
+    @model_validator(mode="after")
+    def _backup_elsewhere(self) -> "AwsCellSpec":
+        if self.data_lake.backup and self.data_lake.backup.region == self.region:
+            raise SpecIssues([(("data_lake", "backup", "region"), f"must differ from the cell's region {self.region!r}")])
+        return self
+
+    def platform_issues(self, protected: bool, serves_models: bool) -> list[tuple[tuple[str | int, ...], str]]:
+        issues = super().platform_issues(protected, serves_models)
+        if problem := public_endpoint_issue(self.cluster.endpoint_is_private(protected), self.cluster.public_access_cidrs):
+            issues.append((("cluster", "public_access_cidrs"), problem))
+        return issues
+
+
+# The names these had in lepton-infra 0.1, when AWS was the only cloud.
+NetworkSpec = AwsNetworkSpec
+SystemPoolSpec = EksSystemPoolSpec
+ClusterSpec = EksClusterSpec
+DataLakeSpec = S3DataLakeSpec
+
+
+__all__ = [
+    "AwsCellSpec",
+    "AwsNetworkSpec",
+    "BackupSpec",
+    "ClusterSpec",
+    "ControlPlaneLog",
+    "DataLakeSpec",
+    "EksClusterSpec",
+    "EksSystemPoolSpec",
+    "NetworkSpec",
+    "S3DataLakeSpec",
+    "SystemPoolSpec",
+]

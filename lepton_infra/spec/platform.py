@@ -1,0 +1,122 @@
+"""The whole platform spec: cells of every cloud, the models served on them, and how a stack file is read."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Mapping, Union
+
+from pydantic import Discriminator, Field, Tag, model_validator
+
+from .aws import AwsCellSpec
+from .common import (
+    CONFIG_KEY,
+    CONFIG_NAMESPACE,
+    DnsLabel,
+    ModelSpec,
+    SpecError,
+    SpecIssues,
+    Strict,
+    parse_model,
+)
+
+# Every kind of cell, by its ``cloud``. A new cloud adds its module's cell class here.
+CELL_KINDS = (AwsCellSpec,)
+
+
+def _cloud_of(value: Any) -> str:
+    """The cell's kind; a cell that does not say is an AWS cell (stack files written before other clouds existed)."""
+    if isinstance(value, dict):
+        return value.get("cloud", "aws")
+    return getattr(value, "cloud", "aws")
+
+
+def _cell_union(kinds: tuple[type[Strict], ...]) -> Any:
+    """A union of the cell kinds tagged by ``cloud`` (one kind needs no union)."""
+    if len(kinds) == 1:
+        return kinds[0]
+    clouds = [kind.model_fields["cloud"].default for kind in kinds]
+    return Annotated[
+        Union[tuple(Annotated[kind, Tag(cloud)] for kind, cloud in zip(kinds, clouds))],  # type: ignore[misc]
+        Discriminator(_cloud_of, custom_error_type="unknown_cloud", custom_error_message=f"cloud must be one of: {', '.join(clouds)}"),
+    ]
+
+
+CellSpec = _cell_union(CELL_KINDS)
+
+
+class PlatformSpec(Strict):
+    """Everything one stack (environment) stands up."""
+
+    environment: DnsLabel
+    protected: bool = Field(
+        False, description="Protect data-bearing resources (buckets, keys) from deletion and keep them on delete."
+    )
+    tags: dict[str, str] = Field(default_factory=dict)
+    cells: list[CellSpec] = Field(min_length=1, description="One per cloud region; `cloud` says which kind (default aws).")
+    models: list[ModelSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> "PlatformSpec":
+        issues: list[tuple[tuple[str | int, ...], str]] = []
+        cell_names = [c.name for c in self.cells]
+        for i, cell in enumerate(self.cells):
+            if cell_names.count(cell.name) > 1:
+                issues.append((("cells", i, "name"), f"cell name {cell.name!r} is used more than once"))
+        model_names = [m.name for m in self.models]
+        for i, model in enumerate(self.models):
+            if model_names.count(model.name) > 1:
+                issues.append((("models", i, "name"), f"model name {model.name!r} is used more than once"))
+            pools = [p for c in self.cells for p in c.gpu_pools if p.accelerator == model.accelerator]
+            if not pools:
+                have = sorted({p.accelerator for c in self.cells for p in c.gpu_pools}) or ["none"]
+                issues.append(
+                    (("models", i, "accelerator"), f"no GPU pool has {model.accelerator!r}; pools offer: {', '.join(have)}")
+                )
+            elif all(model.gpus > p.gpus_per_node for p in pools):
+                most = max(p.gpus_per_node for p in pools)
+                issues.append((("models", i, "gpus"), f"{model.gpus} GPUs per replica, but {model.accelerator} nodes have at most {most}"))
+        for i, cell in enumerate(self.cells):
+            issues += [(("cells", i, *path), problem) for path, problem in cell.platform_issues(self.protected, bool(self.models))]
+        if issues:
+            raise SpecIssues(issues)
+        return self
+
+    def models_for(self, cell: CellSpec) -> list[ModelSpec]:
+        return [m for m in self.models if m.accelerator in cell.accelerators]
+
+
+def parse_platform_spec(data: Mapping[str, Any] | str) -> PlatformSpec:
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise SpecError([("<root>", f"not valid JSON: {exc}")]) from None
+    return parse_model(PlatformSpec, data, f"platform spec ({CONFIG_NAMESPACE}:{CONFIG_KEY})")
+
+
+def load_platform_spec() -> PlatformSpec:
+    """Read and validate the stack's ``lepton-platform:platform`` config; raise SpecError before any resource exists."""
+    import pulumi
+
+    raw = pulumi.Config(CONFIG_NAMESPACE).get_object(CONFIG_KEY)
+    if raw is None:
+        raise SpecError([(f"{CONFIG_NAMESPACE}:{CONFIG_KEY}", "missing: set it in stacks/Pulumi.<stack>.yaml")])
+    return parse_platform_spec(raw)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the platform spec, for editor completion of the stack files."""
+    schema = PlatformSpec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = f"{CONFIG_NAMESPACE}:{CONFIG_KEY}"
+    return schema
+
+
+__all__ = [
+    "CELL_KINDS",
+    "CellSpec",
+    "PlatformSpec",
+    "json_schema",
+    "load_platform_spec",
+    "parse_platform_spec",
+]
