@@ -244,7 +244,9 @@ class AksCluster(pulumi.ComponentResource):
         self.node_resource_group = cluster.node_resource_group
         self.control_plane_principal_id = control_plane.principal_id
         self.kubeconfig = pulumi.Output.secret(credentials.kubeconfigs.apply(lambda k: kubeconfig(k[0].value)))
-        self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self, depends_on=admins))
+        self.provider = k8s.Provider(
+            f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self, depends_on=admins)
+        )
         self.register_outputs(
             {
                 "name": self.name,

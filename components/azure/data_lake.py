@@ -216,7 +216,9 @@ class DataLake(pulumi.ComponentResource):
         self.dfs_endpoint = account.primary_endpoints.apply(lambda e: e.dfs)
         self.filesystems = {zone: fs.name for zone, fs in self._filesystems.items()}
         self.filesystem_ids = {zone: fs.id for zone, fs in self._filesystems.items()}
-        self.uris = {zone: pulumi.Output.all(fs.name, account.name).apply(lambda a: abfs_uri(*a)) for zone, fs in self._filesystems.items()}
+        self.uris = {
+            zone: pulumi.Output.all(fs.name, account.name).apply(lambda a: abfs_uri(*a)) for zone, fs in self._filesystems.items()
+        }
         self.key_vault_uri = managed.vault_uri
         self.key_uri = managed.key_uri
         self.register_outputs(

@@ -13,7 +13,7 @@ from lepton_infra.spec import PlatformSpec
 from lepton_infra.spec.azure import AzureCellSpec
 from lepton_infra.testing.mocks.azure import jwt_claims
 
-from azure_support import IDENTITY, ROLE_ASSIGNMENT, assignments_of, role_definition, run_azure
+from azure_support import IDENTITY, assignments_of, role_definition, run_azure
 
 GROUP = "azure-native:resources:ResourceGroup"
 CLUSTER = "azure-native:containerservice:ManagedCluster"
@@ -120,7 +120,8 @@ def test_the_nodes_kubelet_identity_may_pull_from_the_cells_registry_only(plan, 
     kubelet = plan.one(CLUSTER).outputs["identityProfile"]["kubeletidentity"]["objectId"]
     (grant,) = assignments_of(plan, kubelet)
     assert grant["role"] == role_definition(_roles.ACR_PULL)
-    assert grant["scope"].endswith("/providers/Microsoft.ContainerRegistry/registries/" + plan.one("azure-native:containerregistry:Registry").outputs["name"])
+    registry = plan.one("azure-native:containerregistry:Registry").outputs["name"]
+    assert grant["scope"].endswith(f"/providers/Microsoft.ContainerRegistry/registries/{registry}")
     # Pods pull the serving image as soon as they exist: the grant is part of what the in-cluster layer waits for.
     (waited,) = [r for r in foundation.ready if isinstance(r, authorization.RoleAssignment)]
     assert waited._name == "dev-az-weu-registry-kubelet-acr-pull"

@@ -10,7 +10,17 @@ from lepton_infra.components.azure import _roles
 from lepton_infra.components.azure.cluster import AKS_AAD_SERVER_APP_ID, AksCluster
 from lepton_infra.testing.mocks.azure import DEPLOYER_OBJECT_ID, TENANT_ID, arm_id
 
-from azure_support import IDENTITY, RESOURCE_GROUP, ROLE_ASSIGNMENT, SUBNET_ID, TAGS, assignments_of, rejected, role_definition, run_azure
+from azure_support import (
+    IDENTITY,
+    RESOURCE_GROUP,
+    ROLE_ASSIGNMENT,
+    SUBNET_ID,
+    TAGS,
+    assignments_of,
+    rejected,
+    role_definition,
+    run_azure,
+)
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
 GROUP = "5b7f3c1e-2d4a-4e6b-8c9d-0a1b2c3d4e5f"
@@ -18,7 +28,8 @@ GROUP = "5b7f3c1e-2d4a-4e6b-8c9d-0a1b2c3d4e5f"
 
 def args(**overrides):
     spec = {"public_access_cidrs": ["203.0.113.0/24"], **overrides.pop("spec", {})}
-    return {"name": "dev-az-weu", "spec": spec, "resource_group_name": RESOURCE_GROUP, "node_subnet_id": SUBNET_ID, "tags": TAGS, **overrides}
+    base = {"name": "dev-az-weu", "resource_group_name": RESOURCE_GROUP, "node_subnet_id": SUBNET_ID, "tags": TAGS}
+    return {**base, "spec": spec, **overrides}
 
 
 def plan_for(**overrides):
@@ -141,7 +152,8 @@ def test_named_admin_groups_replace_the_deployer_grant():
 
 
 def test_a_person_deploying_is_granted_as_a_user():
-    (grant,) = [r for r in plan_for(spec={"deployer_principal_type": "User"}).of_type(ROLE_ASSIGNMENT) if r.inputs["principalId"] == DEPLOYER_OBJECT_ID]
+    plan = plan_for(spec={"deployer_principal_type": "User"})
+    (grant,) = [r for r in plan.of_type(ROLE_ASSIGNMENT) if r.inputs["principalId"] == DEPLOYER_OBJECT_ID]
     assert grant.inputs["principalType"] == "User"
 
 

@@ -99,7 +99,8 @@ def test_the_firewall_denies_all_but_the_node_subnet_the_given_ranges_and_truste
 def test_data_is_encrypted_with_a_customer_managed_key_through_a_user_assigned_identity(plan):
     account = account_of(plan)
     encryption_identity = plan.one(IDENTITY, "lake-encryption")
-    identity_id = arm_id(RESOURCE_GROUP, "Microsoft.ManagedIdentity", f"userAssignedIdentities/{encryption_identity.inputs['resourceName']}")
+    identity_path = f"userAssignedIdentities/{encryption_identity.inputs['resourceName']}"
+    identity_id = arm_id(RESOURCE_GROUP, "Microsoft.ManagedIdentity", identity_path)
     vault, key = plan.one(VAULT), plan.one(KEY)
     assert account["identity"] == {"type": "UserAssigned", "userAssignedIdentities": [identity_id]}
     assert account["encryption"] == {

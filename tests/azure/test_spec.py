@@ -79,7 +79,8 @@ def test_a_public_api_server_needs_authorized_ranges(protected, private, cidrs, 
 
 def test_models_need_the_models_zone():
     spec = AzureCellSpec(**cell(cluster={"private_endpoint": True}, data_lake={"zones": ["raw"]}))
-    assert dict(spec.platform_issues(False, serves_models=True)) == {("data_lake", "zones"): "models are served from the 'models' zone; add it"}
+    issues = dict(spec.platform_issues(False, serves_models=True))
+    assert issues == {("data_lake", "zones"): "models are served from the 'models' zone; add it"}
 
 
 def test_platform_tags_are_spelled_as_azure_accepts_them():

@@ -83,7 +83,8 @@ def test_granted_roles_land_on_the_identity_as_its_children():
     assert grant.inputs["principalId"] == plan.one(IDENTITY).outputs["principalId"]
     assert grant.inputs["principalType"] == "ServicePrincipal"
     assert grant.inputs["scope"] == scope
-    assert grant.inputs["roleDefinitionId"] == "/subscriptions/sub/providers/Microsoft.Authorization/roleDefinitions/2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+    role = "/subscriptions/sub/providers/Microsoft.Authorization/roleDefinitions/2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+    assert grant.inputs["roleDefinitionId"] == role
     assert grant.parent == plan.one("lepton:azure:WorkloadIdentity").urn
 
 

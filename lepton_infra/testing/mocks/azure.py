@@ -8,6 +8,7 @@ credentials are a base64 kubeconfig in the exec format AKS returns for Entra ID 
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from typing import Any, Callable, Mapping
 
@@ -49,21 +50,23 @@ def _simple(provider: str, kind: str, key: str):
     return handler
 
 
+def _nested(provider: str, parent: str, parent_key: str, kind: str, key: str, extra: Mapping[str, Any] | None = None):
+    """A resource under another one (a subnet of a VNet, an agent pool of a cluster), named by ``key``."""
+
+    def handler(m, name, inputs, region):
+        physical = named(inputs, name, key)
+        path = f"{parent}/{inputs.get(parent_key, parent_key)}/{kind}/{physical}"
+        return arm_id(_group(inputs), provider, path), {"name": physical, **(extra or {})}
+
+    return handler
+
+
 def _resource_group(m, name, inputs, region):
     physical = named(inputs, name, "resourceGroupName")
     return f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{physical}", {
         "name": physical,
         "location": inputs.get("location", region),
         "properties": {"provisioningState": "Succeeded"},
-    }
-
-
-def _subnet(m, name, inputs, region):
-    physical = named(inputs, name, "subnetName")
-    vnet = inputs.get("virtualNetworkName", "vnet")
-    return arm_id(_group(inputs), "Microsoft.Network", f"virtualNetworks/{vnet}/subnets/{physical}"), {
-        "name": physical,
-        "provisioningState": "Succeeded",
     }
 
 
@@ -77,13 +80,6 @@ def _identity(m, name, inputs, region):
         "principalId": guid("principal" + rid),
         "tenantId": TENANT_ID,
     }
-
-
-def _federated_credential(m, name, inputs, region):
-    physical = named(inputs, name, "federatedIdentityCredentialResourceName")
-    identity = inputs.get("resourceName", "identity")
-    path = f"userAssignedIdentities/{identity}/federatedIdentityCredentials/{physical}"
-    return arm_id(_group(inputs), "Microsoft.ManagedIdentity", path), {"name": physical}
 
 
 def _role_assignment(m, name, inputs, region):
@@ -193,18 +189,6 @@ def _managed_cluster(m, name, inputs, region):
     }
 
 
-def _agent_pool(m, name, inputs, region):
-    physical = named(inputs, name, "agentPoolName")
-    cluster = inputs.get("resourceName", "cluster")
-    path = f"managedClusters/{cluster}/agentPools/{physical}"
-    return arm_id(_group(inputs), "Microsoft.ContainerService", path), {
-        "name": physical,
-        "provisioningState": "Succeeded",
-        "currentOrchestratorVersion": f"{inputs.get('orchestratorVersion', '1.35')}.2",
-        "nodeImageVersion": "AKSUbuntu-2204gen2containerd-202611.04.0",
-    }
-
-
 def _with_identity(handler):
     """Azure answers a resource's ``identity`` with user-assigned identities as a map of id -> {clientId,
     principalId}, and a system-assigned one's principal; programs send the ids as a list."""
@@ -229,9 +213,14 @@ def _with_identity(handler):
 RESOURCES: dict[str, Callable[..., tuple[str, dict]]] = {
     "azure-native:resources:ResourceGroup": _resource_group,
     "azure-native:network:VirtualNetwork": _simple("Microsoft.Network", "virtualNetworks", "virtualNetworkName"),
-    "azure-native:network:Subnet": _subnet,
+    "azure-native:network:Subnet": _nested(
+        "Microsoft.Network", "virtualNetworks", "virtualNetworkName", "subnets", "subnetName", {"provisioningState": "Succeeded"}
+    ),
     "azure-native:managedidentity:UserAssignedIdentity": _identity,
-    "azure-native:managedidentity:FederatedIdentityCredential": _federated_credential,
+    "azure-native:managedidentity:FederatedIdentityCredential": _nested(
+        "Microsoft.ManagedIdentity", "userAssignedIdentities", "resourceName", "federatedIdentityCredentials",
+        "federatedIdentityCredentialResourceName",
+    ),
     "azure-native:authorization:RoleAssignment": _role_assignment,
     "azure-native:storage:StorageAccount": _storage_account,
     "azure-native:storage:BlobContainer": _blob_child("blobServices/default/containers/{}", "containerName"),
@@ -241,7 +230,10 @@ RESOURCES: dict[str, Callable[..., tuple[str, dict]]] = {
     "azure-native:keyvault:Key": _key,
     "azure-native:containerregistry:Registry": _registry,
     "azure-native:containerservice:ManagedCluster": _managed_cluster,
-    "azure-native:containerservice:AgentPool": _agent_pool,
+    "azure-native:containerservice:AgentPool": _nested(
+        "Microsoft.ContainerService", "managedClusters", "resourceName", "agentPools", "agentPoolName",
+        {"provisioningState": "Succeeded", "nodeImageVersion": "AKSUbuntu-2204gen2containerd-202611.04.0"},
+    ),
 }
 RESOURCES = {token: _with_identity(handler) for token, handler in RESOURCES.items()}
 
@@ -252,8 +244,6 @@ def _client_config(m, args, region):
 
 def fake_jwt(claims: Mapping[str, Any]) -> str:
     """An unsigned JWT of ``claims``: the shape of an Entra access token, good for nothing."""
-    import json
-
     def part(data: Mapping[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
@@ -269,8 +259,6 @@ REGISTRY_AUDIENCE = "https://containerregistry.azure.net"
 
 
 def jwt_claims(token: str) -> dict[str, Any]:
-    import json
-
     payload = token.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
@@ -283,7 +271,13 @@ def acr_refresh_token(login_server: str, tenant_id: str, entra_token: str) -> st
     if claims.get("aud") != REGISTRY_AUDIENCE:
         raise ValueError(f"{login_server} refuses a token for audience {claims.get('aud')!r}; it takes {REGISTRY_AUDIENCE}")
     return fake_jwt(
-        {"iss": "Azure Container Registry", "aud": login_server, "tenant": tenant_id, "sub": claims.get("oid"), "grant_type": "refresh_token"}
+        {
+            "iss": "Azure Container Registry",
+            "aud": login_server,
+            "tenant": tenant_id,
+            "sub": claims.get("oid"),
+            "grant_type": "refresh_token",
+        }
     )
 
 
@@ -330,7 +324,8 @@ def user_kubeconfig(cluster: str, resource_group: str, server: str) -> str:
 
 def _user_credentials(m, args, region):
     group, cluster = args.get("resourceGroupName", "rg"), args.get("resourceName", "cluster")
-    known = m.__dict__.get("aks_clusters", {}).get((group, cluster)) or {"private": False, **_cluster_endpoints(group, cluster, region)}
+    known = m.__dict__.get("aks_clusters", {}).get((group, cluster))
+    known = known or {"private": False, **_cluster_endpoints(group, cluster, region)}
     server = known["privateFQDN"] if known["private"] else known["fqdn"]
     config = user_kubeconfig(cluster, group, server)
     return {"kubeconfigs": [{"name": "clusterUser", "value": base64.b64encode(config.encode()).decode()}]}
