@@ -4,9 +4,11 @@ Measures, in one run so the numbers compare:
   cold    a fresh interpreter running the stack offline, imports included (what a test or `lepton-infra plan` pays)
   warm    the same stack again in the same process (imports paid), best and median of N
   floor   the harness with a one-resource program: the fixed cost of the mock runtime
+  models  the stack with its first model copied N times (default 1, 10, 100), warm: seconds per added model in each
+          interval, and the last interval's over the first (1.0 = linear growth)
 and prints each with its ratio to the 5 s budget and warm/floor.
 
-    python benchmarks/platform/offline_stack.py [--stack prod] [--repeat 5]
+    python benchmarks/platform/offline_stack.py [--stack prod] [--repeat 5] [--models 1,10,100]
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 BUDGET_S = 5.0
+SPEC_KEY = "lepton-platform:platform"
 
 COLD = """
 import time, sys
@@ -43,10 +46,37 @@ def timed(fn) -> float:
     return time.perf_counter() - t
 
 
+def with_models(stack: str, count: int) -> dict:
+    """The stack's config with its first model copied ``count`` times (one name and artifact each)."""
+    from lepton_infra.testing import read_stack_config
+
+    config = read_stack_config(stack, ROOT / "stacks")
+    spec = config[SPEC_KEY]
+    first = spec["models"][0]
+    spec["models"] = [{**first, "name": f"m{i}", "artifact": f"m{i}/v1/model.pt"} for i in range(count)]
+    return {SPEC_KEY: spec}
+
+
+def per_model(stack: str, counts: list[int], repeat: int) -> None:
+    from lepton_infra.testing import run_stack
+
+    seconds = {}
+    for n in counts:
+        overrides = with_models(stack, n)
+        seconds[n] = min(timed(lambda: run_stack(stack, ROOT / "stacks", config_overrides=overrides)) for _ in range(repeat))
+        print(f"{'models':<8} {n:>4} models {seconds[n]:9.3f} s")
+    counts = sorted(counts)
+    slopes = [(seconds[b] - seconds[a]) / (b - a) for a, b in zip(counts, counts[1:])]
+    for (a, b), slope in zip(zip(counts, counts[1:]), slopes):
+        print(f"per added model, {a} -> {b}: {slope * 1000:.1f} ms")
+    print(f"last interval / first: {slopes[-1] / slopes[0]:.2f} (1.00 = linear; above: each model costs more as they grow)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--stack", default="prod")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--models", default="1,10,100", help="model counts to compare (comma-separated)")
     args = parser.parse_args()
 
     import pulumi_aws as aws
@@ -64,6 +94,7 @@ def main() -> None:
     print(f"{'warm':<8} {min(warm):9.3f} {min(warm) / BUDGET_S:9.2f}   median {statistics.median(warm):.3f}")
     print(f"{'floor':<8} {min(floor):9.3f} {min(floor) / BUDGET_S:9.2f}")
     print(f"warm / floor = {min(warm) / min(floor):.1f}x  ({(min(warm) - min(floor)) / count * 1000:.2f} ms per resource)")
+    per_model(args.stack, [int(n) for n in args.models.split(",")], max(1, args.repeat // 2))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ from .registry import ContainerRegistry
 from .workload_identity import WorkloadIdentity
 
 CAPABILITIES = Capabilities(
-    internal_load_balancer_annotations=conventions.INTERNAL_LOAD_BALANCER_ANNOTATIONS["azure"],
+    # Kubernetes docs, "Service" > "Internal load balancer" (AKS: the azure-load-balancer-internal annotation).
+    internal_load_balancer_annotations={"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
     # AKS installs the NVIDIA driver on GPU pools (gpuProfile.driver Install): components/azure/gpu_node_pool.py.
     gpu_driver_preinstalled=True,
     # Istio's CNI chart needs no platform value on AKS (only GKE, k3s, MicroK8s and the like do).

@@ -34,11 +34,14 @@ from typing import Any, Callable
 import pulumi
 import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.containerregistry as containerregistry
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.settings import SETTINGS
 from pydantic import Field
 
 from lepton_infra.conventions import stack_scoped_name
 from lepton_infra.spec import ComponentArgs, NamePrefix, PulumiInput, RegistrySpec, parse_model
 from lepton_infra.spec.azure import AzureTags
+from lepton_infra.testing.mocks.azure import acr_refresh_token  # offline, the registry's answer (see _exchange)
 
 from .._resource_options import data_options
 from . import _names, _roles
@@ -84,14 +87,7 @@ def exchange_refresh_token(login_server: str, tenant_id: str, entra_token: str) 
 
 def _exchange() -> Exchange:
     """The real exchange; under Pulumi's mocks (no registry exists to call) the Azure mocks' answer to it."""
-    from pulumi.runtime.mocks import MockMonitor
-    from pulumi.runtime.settings import SETTINGS
-
-    if isinstance(SETTINGS.monitor, MockMonitor):
-        from lepton_infra.testing.mocks.azure import acr_refresh_token
-
-        return acr_refresh_token
-    return exchange_refresh_token
+    return acr_refresh_token if isinstance(SETTINGS.monitor, MockMonitor) else exchange_refresh_token
 
 
 def push_credentials(login_server: str, tenant_id: str, entra_token: str, exchange: Exchange) -> dict[str, str]:

@@ -11,9 +11,11 @@ Components take these same models as their args: one source of truth for default
 
 from .aws import *  # noqa: F401,F403
 from .aws import __all__ as _aws
+from .azure import *  # noqa: F401,F403
+from .azure import __all__ as _azure
 from .common import *  # noqa: F401,F403
 from .common import __all__ as _common
 from .platform import *  # noqa: F401,F403
 from .platform import __all__ as _platform
 
-__all__ = [*_common, *_aws, *_platform]
+__all__ = [*_common, *_aws, *_azure, *_platform]

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Mapping, Union
 from pydantic import Discriminator, Field, Tag, model_validator
 
 from .aws import AwsCellSpec
+from .azure import AzureCellSpec
 from .common import (
     CONFIG_KEY,
     CONFIG_NAMESPACE,
@@ -20,7 +21,7 @@ from .common import (
 )
 
 # Every kind of cell, by its ``cloud``. A new cloud adds its module's cell class here.
-CELL_KINDS = (AwsCellSpec,)
+CELL_KINDS = (AwsCellSpec, AzureCellSpec)
 
 
 def _cloud_of(value: Any) -> str:

@@ -129,8 +129,16 @@ def run(
     # Where lepton-infra itself lives (site-packages, or the checkout of an editable install): the serving sources.
     plan.local_roots.setdefault(str(Path(__file__).resolve().parents[2]), "<lepton-infra>")
     plan.local_roots.setdefault(str(Path.cwd()), "<cwd>")
-    inner = mocks or RealisticMocks(region=(config or {}).get("aws:region"))
+    inner = mocks or RealisticMocks(region=_default_region(config or {}))
     return contextvars.Context().run(_run_in_fresh_context, program, dict(config or {}), project, stack, preview, inner, plan)
+
+
+# Where each provider's config says its resources go; the first one set is the default region of the mocks.
+REGION_KEYS = ("aws:region", "azure-native:location", "gcp:region")
+
+
+def _default_region(config: Mapping[str, Any]) -> str | None:
+    return next((str(config[key]) for key in REGION_KEYS if config.get(key)), None)
 
 
 def _run_in_fresh_context(program, config, project, stack, preview, inner, plan) -> OfflinePlan:

@@ -22,14 +22,8 @@ ACCOUNT = "azure-native:storage:StorageAccount"
 FEDERATION = "azure-native:managedidentity:FederatedIdentityCredential"
 
 
-class AzurePlatformSpec(PlatformSpec):
-    """The platform spec with Azure cells (spec/platform.py's CELL_KINDS does not list Azure yet)."""
-
-    cells: list[AzureCellSpec]
-
-
 def platform(protected=False, **cell):
-    return AzurePlatformSpec(
+    return PlatformSpec(
         environment="prod" if protected else "dev",
         protected=protected,
         tags={"cost-center": "ml"},
