@@ -20,6 +20,7 @@ PROVIDERS = {
     "aws": "aws",
     "kubernetes": "kubernetes",
     "docker-build": "docker_build",
+    "gcp": "gcp",
 }
 
 
