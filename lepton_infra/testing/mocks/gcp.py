@@ -161,7 +161,17 @@ def _repository(m, name, inputs, region):
     return rid, {"name": repository, "project": p, "location": location, "registryUri": f"{location}-docker.pkg.dev/{p}/{repository}"}
 
 
-RESOURCES: dict[str, Callable[..., tuple[str, dict]]] = {
+def _with_id(handler: Callable[..., tuple[str, dict]]) -> Callable[..., tuple[str, dict]]:
+    """Bridged (Terraform-based) resources carry their id among their outputs too, as pulumi_gcp's state shows."""
+
+    def answer(m, name, inputs, region):
+        rid, outputs = handler(m, name, inputs, region)
+        return rid, {**outputs, "id": rid}
+
+    return answer
+
+
+_HANDLERS: dict[str, Callable[..., tuple[str, dict]]] = {
     "gcp:compute/network:Network": _global("networks"),
     "gcp:compute/subnetwork:Subnetwork": _regional("subnetworks"),
     "gcp:compute/router:Router": _regional("routers"),
@@ -180,6 +190,7 @@ RESOURCES: dict[str, Callable[..., tuple[str, dict]]] = {
     "gcp:artifactregistry/repository:Repository": _repository,
     "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": _iam_member("repository"),
 }
+RESOURCES = {token: _with_id(handler) for token, handler in _HANDLERS.items()}
 
 
 def _client_config(m, args, region):
