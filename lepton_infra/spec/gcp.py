@@ -43,7 +43,14 @@ def _labels(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
+def _region(value: str) -> str:
+    if not re.match(GCP_REGION_PATTERN, value):
+        raise ValueError(f"{value!r} is not a GCP region: GCP spells them like us-central1 or europe-west4 (no '-' before the number)")
+    return value
+
+
 GcpLabels = Annotated[dict[str, str], AfterValidator(_labels)]
+GcpRegion = Annotated[str, AfterValidator(_region)]
 
 
 class GcpNetworkSpec(Strict):
@@ -124,7 +131,7 @@ class GcpCellSpec(CellBase):
     """A GCP region's cell: a VPC, a GKE Standard cluster with GPU node pools, a GCS lake and an Artifact Registry."""
 
     cloud: Literal["gcp"] = "gcp"
-    region: str = Field(pattern=GCP_REGION_PATTERN, description="A GCP region, e.g. us-central1")
+    region: GcpRegion = Field(description="A GCP region, e.g. us-central1")
     network: GcpNetworkSpec = Field(default_factory=GcpNetworkSpec)
     cluster: GkeClusterSpec = Field(default_factory=GkeClusterSpec)
     data_lake: GcsDataLakeSpec = Field(default_factory=GcsDataLakeSpec)
@@ -155,6 +162,7 @@ __all__ = [
     "GcpCellSpec",
     "GcpLabels",
     "GcpNetworkSpec",
+    "GcpRegion",
     "GcsDataLakeSpec",
     "GkeClusterSpec",
     "GkeSystemPoolSpec",
