@@ -4,9 +4,10 @@ Per docs/design.md, "Data lake": uniform bucket-level access (IAM only, no objec
 enforced, CMEK as every bucket's default key with Google-managed and customer-supplied keys refused for new objects,
 versioning, lifecycle tiering from the lake's lifecycle settings, and usage logs into a log bucket of their own.
 Workloads get access through ``grant_read`` / ``grant_write`` (the AWS CDK grant pattern): one IAM member on that
-zone's bucket only. They need no KMS permission: Cloud Storage's service agent encrypts and decrypts with the key on
-their behalf (https://cloud.google.com/storage/docs/encryption/customer-managed-keys#service-agent-access), so it is
-the one principal granted the key, and BigQuery's service agent for the catalog datasets.
+zone's bucket only. They need no KMS permission: reading and writing take only storage.objects.get / .create, and
+Cloud Storage's service agent encrypts and decrypts with the key on their behalf
+(https://cloud.google.com/storage/docs/encryption/using-customer-managed-keys, "Before you begin"), so it is the one
+principal granted the key, with BigQuery's service agent for the catalog datasets.
 """
 
 from __future__ import annotations
