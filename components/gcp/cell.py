@@ -13,7 +13,7 @@ from pulumi_gcp.provider import Provider as GcpProvider
 
 from lepton_infra import conventions
 from lepton_infra.cell_contract import Capabilities, CellFoundation, IdentityBinding, Registry
-from lepton_infra.spec import MODELS_ZONE, SpecError
+from lepton_infra.spec import MODELS_ZONE, PlatformSpec, SpecError
 from lepton_infra.spec.gcp import GcpCellSpec
 
 from . import _project
@@ -47,7 +47,7 @@ def _project_id() -> str:
     return project
 
 
-def build_foundation(parent: pulumi.Resource, name: str, spec, cell: GcpCellSpec) -> CellFoundation:
+def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cell: GcpCellSpec) -> CellFoundation:
     """Stand up the GCP part of ``cell`` under ``parent``; ``spec`` is the PlatformSpec (environment, protection, tags)."""
     project = _project_id()
     labels = labels_from_tags(conventions.tags(spec.environment, cell.name, spec.tags))
