@@ -51,16 +51,6 @@ _EKS_EFFECTS: Mapping[str, str] = {
 }
 
 
-# Keeps a Service of type LoadBalancer inside the network, per cloud (Kubernetes docs, "Service" >
-# "Internal load balancer"). An existing cluster's load balancer (MetalLB, ...) has no common switch.
-INTERNAL_LOAD_BALANCER_ANNOTATIONS: Mapping[str, Mapping[str, str]] = {
-    "aws": {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"},
-    "azure": {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
-    "gcp": {"networking.gke.io/load-balancer-type": "Internal"},
-    "existing": {},
-}
-
-
 def eks_taint_effect(effect: str) -> str:
     """Kubernetes effect -> EKS API effect (as pulumi-eks converts them)."""
     try:

@@ -20,6 +20,7 @@ import pulumi_aws.s3 as s3
 from pulumi_aws import get_caller_identity_output
 from pydantic import Field, model_validator
 
+from lepton_infra.cell_contract import Grantee
 from lepton_infra.conventions import physical_name, stack_scoped_name
 from lepton_infra.spec import (
     ComponentArgs,
@@ -278,15 +279,19 @@ class DataLake(pulumi.ComponentResource):
         )
 
     # grants ------------------------------------------------------------------------------------
-    def grant_read(self, identity: WorkloadIdentity, zone: str) -> iam.RolePolicy:
+    def grant_read(self, identity: Grantee, zone: str) -> iam.RolePolicy:
         """Let ``identity`` list and read the objects of ``zone`` (and decrypt them with the lake key)."""
         return self._grant(identity, zone, "read")
 
-    def grant_write(self, identity: WorkloadIdentity, zone: str) -> iam.RolePolicy:
+    def grant_write(self, identity: Grantee, zone: str) -> iam.RolePolicy:
         """Let ``identity`` read and write (put, abort multipart uploads) the objects of ``zone``."""
         return self._grant(identity, zone, "write")
 
-    def _grant(self, identity: WorkloadIdentity, zone: str, mode: Literal["read", "write"]) -> iam.RolePolicy:
+    def _grant(self, identity: Grantee, zone: str, mode: Literal["read", "write"]) -> iam.RolePolicy:
+        if not isinstance(identity, WorkloadIdentity):
+            kind = f"a {getattr(identity, 'cloud', type(identity).__name__)} identity"
+            raise SpecError([("identity", f"an S3 lake grants to an AWS WorkloadIdentity (IRSA role), not {kind}")],
+                            f"DataLake.grant_{mode}")
         if zone not in self._buckets:
             allowed = ", ".join(self._zones)
             raise SpecError([("zone", f"unknown zone {zone!r}; this lake's zones: {allowed}")], f"DataLake.grant_{mode}")

@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws.iam as iam
 from pydantic import Field
 
+from lepton_infra.cell_contract import IdentityBinding
 from lepton_infra.conventions import physical_name, stack_scoped_name
 from lepton_infra.spec import ComponentArgs, DnsLabel, PulumiInput, parse_model
 
@@ -41,7 +42,12 @@ class WorkloadIdentityArgs(ComponentArgs):
 
 
 class WorkloadIdentity(pulumi.ComponentResource):
-    """An IAM role for one service account; annotate the service account with ``service_account_annotations``."""
+    """An IAM role for one service account; annotate the service account with ``service_account_annotations``.
+
+    A :class:`~lepton_infra.cell_contract.Grantee`: ``DataLake.grant_read(identity, zone)`` gives it access.
+    """
+
+    cloud = "aws"
 
     role_arn: pulumi.Output[str]
     role_name: pulumi.Output[str]
@@ -72,6 +78,11 @@ class WorkloadIdentity(pulumi.ComponentResource):
                 "service_account_annotations": self.service_account_annotations,
             }
         )
+
+    @property
+    def binding(self) -> IdentityBinding:
+        """What a pod needs to act as this role: the service account's role-arn annotation."""
+        return IdentityBinding(service_account_annotations=self.service_account_annotations)
 
     def attach_policy(self, name: str, policy_document_json: pulumi.Input[str]) -> iam.RolePolicy:
         """Attach an inline policy (the grant pattern's landing point); ``name`` must be unique per identity."""

@@ -7,9 +7,10 @@ on an existing (on-prem) cluster it installs driver and toolkit too (docs/design
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import pulumi
+from pydantic import Field
 
 from lepton_infra.conventions import GPU_TAINT
 from lepton_infra.spec import ComponentArgs, GpuRuntimeSpec, parse_model
@@ -20,17 +21,19 @@ TOKEN = "lepton:kubernetes:NvidiaGpuRuntime"
 NAMESPACE = "gpu-operator"
 CHART = "gpu-operator"
 CHART_REPO = "https://helm.ngc.nvidia.com/nvidia"
-MANAGED_CLOUDS = ("aws", "azure", "gcp")
 
 
 class NvidiaGpuRuntimeArgs(ComponentArgs):
     spec: GpuRuntimeSpec = GpuRuntimeSpec()
-    cloud: Literal["aws", "azure", "gcp", "existing"]
+    driver_preinstalled: bool = Field(
+        description="The GPU nodes' image ships the NVIDIA driver and container toolkit (EKS NVIDIA AMIs, AKS, GKE): "
+        "the operator then leaves both off. False on existing clusters, where the operator installs them."
+    )
 
 
-def operator_values(cloud: str) -> dict[str, Any]:
+def operator_values(driver_preinstalled: bool) -> dict[str, Any]:
     """gpu-operator chart values (keys from the chart's values.yaml, github.com/NVIDIA/gpu-operator)."""
-    node_software = cloud not in MANAGED_CLOUDS
+    node_software = not driver_preinstalled
     tolerations = [GPU_TAINT.toleration()]
     return {
         "driver": {"enabled": node_software},
@@ -66,7 +69,7 @@ class NvidiaGpuRuntime(pulumi.ComponentResource):
             repo=CHART_REPO,
             version=args.spec.gpu_operator_version,
             namespace=ns.metadata.name,
-            values=operator_values(args.cloud),
+            values=operator_values(args.driver_preinstalled),
         )
 
         self.namespace = ns.metadata.name

@@ -15,8 +15,6 @@ import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
 from pydantic import Field
 
-from lepton_infra import conventions
-from lepton_infra.catalog import Cloud
 from lepton_infra.spec import ComponentArgs, DnsLabel, MeshSpec, parse_model
 
 from ._helm import child_name, namespace, release
@@ -30,7 +28,10 @@ NETWORK_LABEL = "topology.istio.io/network"
 
 class IstioMeshArgs(ComponentArgs):
     spec: MeshSpec = MeshSpec()
-    cloud: Cloud = Field(description="Where the cluster runs: picks the annotation that keeps the ingress internal.")
+    internal_load_balancer_annotations: dict[str, str] = Field(
+        default_factory=dict,
+        description="What keeps a LoadBalancer Service inside the cell's network on this cloud (the cell's capabilities).",
+    )
     mesh_id: DnsLabel = "lepton"
     cluster_name: DnsLabel
     network: DnsLabel
@@ -70,7 +71,7 @@ def istiod_values(args: IstioMeshArgs) -> dict[str, Any]:
 
 def ingress_gateway_values(args: IstioMeshArgs) -> dict[str, Any]:
     """gateway chart values: two replicas at least, behind an internal load balancer unless public_ingress."""
-    annotations = {} if args.spec.public_ingress else dict(conventions.INTERNAL_LOAD_BALANCER_ANNOTATIONS[args.cloud])
+    annotations = {} if args.spec.public_ingress else dict(args.internal_load_balancer_annotations)
     return {"autoscaling": {"minReplicas": 2}, "service": {"annotations": annotations}}
 
 

@@ -9,7 +9,7 @@ draining SIGTERM (serving/).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import pulumi
 import pulumi_kubernetes.apps.v1 as apps
@@ -17,7 +17,7 @@ import pulumi_kubernetes.autoscaling.v2 as autoscaling
 import pulumi_kubernetes.core.v1 as core
 import pulumi_kubernetes.policy.v1 as policy
 from pulumi_kubernetes.apiextensions import CustomResource
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from lepton_infra import conventions
 from lepton_infra.spec import ComponentArgs, DnsLabel, ModelSpec, PulumiInput, parse_model
@@ -38,6 +38,15 @@ STARTUP_FAILURE_THRESHOLD = 90
 ROLLOUT_TIMEOUT = "30m"
 
 
+def _text_or_output(value: Any) -> Any:
+    if not isinstance(value, (str, pulumi.Output)):
+        raise ValueError(f"an environment value is text or an Output of text, not {type(value).__name__}")
+    return value
+
+
+EnvValue = Annotated[Any, AfterValidator(_text_or_output)]
+
+
 class ModelDeploymentArgs(ComponentArgs):
     model: ModelSpec
     image: PulumiInput = Field(description="Full image reference, e.g. the serving image's ref with digest.")
@@ -47,7 +56,12 @@ class ModelDeploymentArgs(ComponentArgs):
     service_account_annotations: PulumiInput = Field(
         default_factory=dict, description="Workload identity binding, e.g. eks.amazonaws.com/role-arn."
     )
-    env: dict[str, str] = Field(default_factory=dict, description="Extra container environment, e.g. AWS_REGION.")
+    pod_labels: dict[str, str] = Field(
+        default_factory=dict, description="Extra pod labels the identity binding needs, e.g. azure.workload.identity/use."
+    )
+    env: dict[str, EnvValue] = Field(
+        default_factory=dict, description="Extra container environment (text, or an Output of it), e.g. AWS_REGION."
+    )
 
 
 def _probe(path: str, period: int, failure_threshold: int) -> dict[str, Any]:
@@ -188,7 +202,7 @@ class ModelDeployment(pulumi.ComponentResource):
                         "selector": {"match_labels": labels},
                         "strategy": {"type": "RollingUpdate", "rolling_update": {"max_surge": 1, "max_unavailable": 0}},
                         "template": {
-                            "metadata": {"labels": labels},
+                            "metadata": {"labels": {**args.pod_labels, **labels}},
                             "spec": _pod_spec(args, service_account.metadata.name, artifact, labels),
                         },
                     },

@@ -14,8 +14,8 @@ endpoints, OIDC issuers, kubeconfigs, repository URLs), so code that parses thos
 they do not know is an error, not a silent empty answer.
 """
 
-from .mocks import RealisticMocks
-from .mocks.aws import ACCOUNT_ID, DEFAULT_REGION
+from .mocks import DEFAULT_REGION, RealisticMocks
+from .mocks.aws import ACCOUNT_ID
 from .plan import SECRET_MASK, InputPath, OfflinePlan, PlannedResource, unwrap_secrets
 from .runner import run, run_stack
 from ..stack_files import read_stack_config

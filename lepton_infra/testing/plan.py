@@ -64,6 +64,18 @@ class OfflinePlan:
             raise LookupError(f"expected one {type_}{f' named {name!r}' if name else ''}, found {len(found)}: {names}")
         return found[0]
 
+    def answers_to(self, resource: PlannedResource) -> set[str]:
+        """Every URN the engine matches ``resource`` to in a stack's state: its own, its aliases, and its name under
+        every URN its parent answers to (the engine derives a child's aliases from its parent's, so moving a component
+        moves all it holds)."""
+        urns = {resource.urn, *resource.aliases}
+        parent = next((r for r in self.resources if r.urn == resource.parent), None)
+        if parent is not None:
+            for parent_urn in self.answers_to(parent) - {parent.urn}:
+                stack_project, parent_type = parent_urn.split("::")[:2], parent_urn.split("::")[2]
+                urns.add("::".join([*stack_project, f"{parent_type}${resource.type}", resource.name]))
+        return urns
+
     def children(self, parent: PlannedResource) -> list[PlannedResource]:
         return [r for r in self.resources if r.parent == parent.urn]
 

@@ -9,10 +9,11 @@ from _support import custom_resources_after_strict_schema_check, provider_of, re
 RELEASE = "kubernetes:helm.sh/v3:Release"
 PEER_AUTHENTICATION = "kubernetes:security.istio.io/v1:PeerAuthentication"
 ISTIO_REPO = "https://istio-release.storage.googleapis.com/charts"
+INTERNAL = {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"}  # what an AWS cell's capabilities give
 
 
 def mesh_args(**overrides):
-    return {"cluster_name": "dev-use1", "network": "net-use1", "cloud": "aws", **overrides}
+    return {"cluster_name": "dev-use1", "network": "net-use1", "internal_load_balancer_annotations": INTERNAL, **overrides}
 
 
 def mesh(**overrides):
@@ -96,17 +97,9 @@ def test_ingress_gateway_runs_injected_in_its_own_namespace_after_istiod():
     assert release_of(plan, "istiod").urn in gateway.dependencies
 
 
-@pytest.mark.parametrize(
-    "cloud, annotations",
-    [
-        ("aws", {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"}),
-        ("azure", {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"}),
-        ("gcp", {"networking.gke.io/load-balancer-type": "Internal"}),
-    ],
-)
-def test_ingress_load_balancer_is_internal_to_the_network_by_default(cloud, annotations):
-    values = release_of(mesh(cloud=cloud), "gateway").inputs["values"]
-    assert values["service"]["annotations"] == annotations
+def test_ingress_load_balancer_is_internal_to_the_network_by_default():
+    values = release_of(mesh(), "gateway").inputs["values"]
+    assert values["service"]["annotations"] == INTERNAL
 
 
 def test_an_internet_facing_ingress_is_a_named_opt_out():
@@ -178,7 +171,7 @@ def test_outputs():
         ({"spec": {"mtls": "DISABLE"}}, "spec.mtls"),
         ({"outbound_traffic": "DENY"}, "outbound_traffic"),
         ({"cluster_name": None}, "cluster_name"),
-        ({"cloud": "openstack"}, "cloud"),
+        ({"cloud": "aws"}, "cloud"),
     ],
 )
 def test_bad_args_are_rejected_naming_the_field_with_nothing_registered(bad, field):

@@ -3,7 +3,7 @@
 import pytest
 
 from lepton_infra.testing import read_stack_config, run
-from lepton_infra.platform import Platform
+from lepton_infra.composition import Cell
 from lepton_infra.spec import parse_platform_spec
 
 from stack_support import STACKS
@@ -19,7 +19,7 @@ def plan_with(models: list[str]):
     template = raw["models"][0]
     raw["models"] = [{**template, "name": m, "artifact": f"{m}/v1/model.pt"} for m in models]
     spec = parse_platform_spec(raw)
-    return run(lambda: Platform("dev", spec))
+    return run(lambda: Cell("dev", spec))
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +48,13 @@ def test_removing_a_model_leaves_every_other_urn_unchanged(both, removed):
 
 def test_the_namespace_belongs_to_the_cell_and_answers_to_every_earlier_owner(both):
     namespace = models_namespace(both)
-    cell = both.one("lepton:platform:Platform")
+    cell = both.one("lepton:platform:Cell")
     assert namespace.parent == cell.urn
-    # Earlier releases made it a child "<cell>-<model>-ns" of the first model: each such URN is an alias.
+    # Earlier releases made it a child "<cell>-<model>-ns" of the first model, under a top-level cell: each such URN
+    # is an alias.
     for model in MODELS:
-        owner_type = both.one(MODEL, f"dev-{model}").urn.rsplit("::", 1)[0]  # urn:pulumi:<stack>::<project>::<types>
-        assert f"{owner_type}${NAMESPACE}::dev-{model}-ns" in namespace.aliases
+        released = f"urn:pulumi:dev::lepton-platform::lepton:platform:Platform${MODEL}${NAMESPACE}::dev-{model}-ns"
+        assert released in namespace.aliases
 
 
 def test_models_wait_for_the_namespace_not_for_each_other(both):

@@ -6,7 +6,7 @@ import pytest
 
 from lepton_infra.kubernetes_schema import kubernetes_objects, schema_errors
 from lepton_infra.testing import OfflinePlan, read_stack_config, run, run_stack
-from lepton_infra.platform import Platform
+from lepton_infra.composition import Cell
 from lepton_infra.spec import SpecError, parse_platform_spec
 
 from stack_support import STACKS
@@ -206,7 +206,7 @@ def test_bad_platform_args_fail_before_any_resource_exists(kwargs, field):
     spec = spec_of("dev")
     plan = OfflinePlan()
     with pytest.raises(SpecError) as err:
-        run(lambda: Platform("dev", spec, **kwargs), plan=plan)
+        run(lambda: Cell("dev", spec, **kwargs), plan=plan)
     message = dict(err.value.issues)[field]
     assert "serving/" in message or "aws-use1" in message
     assert plan.resources == []

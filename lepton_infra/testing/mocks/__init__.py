@@ -16,6 +16,8 @@ from typing import Any, Mapping
 
 from ._shapes import hex_of
 
+DEFAULT_REGION = "us-east-1"  # where a resource is when neither its provider nor its inputs say
+
 PROVIDERS = {
     "aws": "aws",
     "kubernetes": "kubernetes",
@@ -34,8 +36,6 @@ class RealisticMocks:
     """Answers resource registrations and invokes with values shaped like the real providers' outputs."""
 
     def __init__(self, region: str | None = None):
-        from .aws import DEFAULT_REGION
-
         self.region = region or DEFAULT_REGION
         self._provider_regions: dict[str, str] = {}
 

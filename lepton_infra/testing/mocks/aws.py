@@ -9,7 +9,6 @@ from ._shapes import fake_pem, hex_of, named
 
 PREFIX = "aws"
 ACCOUNT_ID = "123456789012"
-DEFAULT_REGION = "us-east-1"
 
 
 def arn(service: str, region: str, resource: str, account: bool = True) -> str:

@@ -1,0 +1,153 @@
+"""One cell: a cloud region's foundation, then the cloud-neutral in-cluster layer on top of it.
+
+A cell is split in two so clouds share everything above the cluster (docs/design.md, "Cells"):
+- the *foundation* (per cloud, components/<cloud>/cell.py): network, cluster, GPU pools, data lake, registry, and a
+  way to bind a model's pod to a cloud identity that may read the lake's models zone;
+- the *in-cluster* part (every cloud): serving image, NVIDIA GPU runtime, Istio mesh, model deployments, configured
+  from the foundation's capabilities rather than from the cloud's name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+
+from ..cell_contract import CellFoundation
+from ..components.kubernetes.gpu_runtime import NvidiaGpuRuntime
+from ..components.kubernetes.mesh import IstioMesh
+from ..components.kubernetes.model_deployment import TOKEN as MODEL_TOKEN, ModelDeployment, models_namespace
+from ..components.kubernetes.serving_image import ServingImage, packaged_context
+from ..spec import CellSpec, ModelSpec, PlatformSpec, SpecError, parse_model
+from .foundations import foundation_builder
+
+TOKEN = "lepton:platform:Cell"
+# Before a Platform held the cells, each cell was a top-level component of this type, named as the cell is now.
+TYPE_BEFORE_PLATFORM = "lepton:platform:Platform"
+MODELS_NAMESPACE = "models"
+NAMESPACE_TYPE = "kubernetes:core/v1:Namespace"
+
+
+class Cell(pulumi.ComponentResource):
+    """Everything one cell of the spec stands up: ``Cell("prod-aws-use1", spec, cell="aws-use1")``."""
+
+    foundation: CellFoundation
+    cluster_name: pulumi.Output[str]
+    image_ref: pulumi.Output[str]
+    models_uri: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        spec: PlatformSpec | dict,
+        cell: str | None = None,
+        build_context: str | Path | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        spec = parse_model(PlatformSpec, spec)
+        cell_spec = pick_cell(spec, cell)
+        context = build_context_of(build_context)
+        build_foundation = foundation_builder(cell_spec.cloud)
+        super().__init__(TOKEN, name, None, opts)
+
+        self.foundation = f = build_foundation(self, name, spec, cell_spec)
+        in_cluster = pulumi.ResourceOptions(parent=self, providers={"kubernetes": f.kubernetes_provider}, depends_on=f.ready)
+        self.image = ServingImage(
+            f"{name}-serving-image",
+            {
+                "context": str(context),
+                "variant": cell_spec.registry.build_variant,
+                "repository_url": f.registry.repository_url,
+                "tag": cell_spec.registry.image_tag,
+                "registry": f.registry.credentials,
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.gpu_runtime = NvidiaGpuRuntime(
+            f"{name}-gpu-runtime",
+            {"spec": cell_spec.gpu_runtime, "driver_preinstalled": f.capabilities.gpu_driver_preinstalled},
+            opts=in_cluster,
+        )
+        self.mesh = IstioMesh(
+            f"{name}-mesh",
+            {
+                "spec": cell_spec.mesh,
+                "internal_load_balancer_annotations": dict(f.capabilities.internal_load_balancer_annotations),
+                "cni_platform": f.capabilities.istio_cni_platform,
+                "cluster_name": cell_spec.name,
+                "network": f"{cell_spec.name}-network",
+            },
+            opts=in_cluster,
+        )
+        models = spec.models_for(cell_spec)
+        serving_opts = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[self.mesh, self.gpu_runtime]))
+        if models:
+            # The cell owns the models' namespace: removing any model must never move (and so delete) it.
+            namespace = self._models_namespace(name, models, in_cluster)
+            serving_opts = pulumi.ResourceOptions.merge(serving_opts, pulumi.ResourceOptions(depends_on=[namespace]))
+        self.models = {model.name: self._model(name, model, serving_opts) for model in models}
+
+        self.cluster_name = f.cluster_name
+        self.image_ref = self.image.ref
+        self.models_uri = f.models_uri
+        self.register_outputs({"cluster_name": self.cluster_name, "image_ref": self.image_ref, "models_uri": self.models_uri})
+
+    def _models_namespace(self, name: str, models: list[ModelSpec], opts: pulumi.ResourceOptions):
+        # Earlier releases let the cell's first model create the namespace as its child "<model>-ns", when the cell
+        # was a top-level component: alias every model's old child, so an existing stack adopts the namespace in place
+        # instead of replacing (deleting) it.
+        cell_before = pulumi.create_urn(name, TYPE_BEFORE_PLATFORM)
+        previous = [
+            pulumi.create_urn(f"{name}-{m.name}-ns", NAMESPACE_TYPE, parent=pulumi.create_urn(f"{name}-{m.name}", MODEL_TOKEN, parent=cell_before))
+            for m in models
+        ]
+        return models_namespace(
+            f"{name}-{MODELS_NAMESPACE}-ns",
+            MODELS_NAMESPACE,
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=previous)),
+        )
+
+    def _model(self, name: str, model: ModelSpec, opts: pulumi.ResourceOptions) -> ModelDeployment:
+        f = self.foundation
+        identity = f.bind_model_reader(MODELS_NAMESPACE, model.name)
+        return ModelDeployment(
+            f"{name}-{model.name}",
+            {
+                "model": model,
+                "image": self.image.ref,
+                "namespace": MODELS_NAMESPACE,
+                "create_namespace": False,
+                "model_uri_base": f.models_uri,
+                "service_account_annotations": identity.service_account_annotations,
+                "pod_labels": dict(identity.pod_labels),
+                "env": dict(identity.env),
+            },
+            opts=opts,
+        )
+
+
+def pick_cell(spec: PlatformSpec, cell: str | None) -> CellSpec:
+    """The named cell of the spec (or its only one); a SpecError listing the cells otherwise."""
+    names = [c.name for c in spec.cells]
+    if cell is None and len(spec.cells) == 1:
+        return spec.cells[0]
+    for c in spec.cells:
+        if c.name == cell:
+            return c
+    raise SpecError([("cell", f"{cell!r} is not a cell of this spec; cells: {', '.join(names)}")], "Cell args")
+
+
+def build_context_of(path: str | Path | None) -> Path:
+    """The serving image's build context: the directory that holds serving/ (serving/Dockerfile copies serving/...).
+
+    By default the serving sources installed with lepton-infra, as ServingImage does: one rule for both. Checked
+    here, before the cell registers anything, so a wrong path is an error and not half a stack.
+    """
+    context = Path(path) if path is not None else packaged_context()
+    if not (context / "serving" / "Dockerfile").is_file():
+        raise SpecError(
+            [("build_context", f"{context} has no serving/Dockerfile; pass the directory that holds serving/, or omit it "
+                               "to build the serving sources installed with lepton-infra")],
+            "Cell args",
+        )
+    return context

@@ -1,0 +1,34 @@
+"""Today's dev and prod stacks update in place: every resource a stack held before cells moved under a Platform
+is still reached, by its URN or an alias the engine follows, so `pulumi up` replaces nothing."""
+
+from pathlib import Path
+
+import pytest
+
+STATE = Path(__file__).parent / "urns_before_cells"
+
+
+def urns_before(stack: str) -> list[str]:
+    return [line for line in (STATE / f"{stack}.txt").read_text().splitlines() if line and not line.startswith("#")]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_earlier_urn_is_answered_by_exactly_one_resource(stack, stack_plan):
+    plan = stack_plan(stack)
+    answered: dict[str, list[str]] = {}
+    for resource in plan.resources:
+        for urn in plan.answers_to(resource):
+            answered.setdefault(urn, []).append(resource.urn)
+    before = urns_before(stack)
+    missing = [urn for urn in before if urn not in answered]
+    ambiguous = [urn for urn in before if len(answered.get(urn, [])) > 1]
+    assert len(before) > 100
+    assert not missing, f"{len(missing)} resources would be replaced (deleted and created anew), e.g. {missing[:3]}"
+    assert not ambiguous, ambiguous[:3]
+
+
+def test_cells_answer_to_the_top_level_components_they_were(stack_plan):
+    plan = stack_plan("prod")
+    (cell,) = plan.of_type("lepton:platform:Cell")
+    assert "urn:pulumi:prod::lepton-platform::lepton:platform:Platform::prod-aws-use1" in plan.answers_to(cell)
+    assert cell.parent == plan.one("lepton:platform:Platform").urn
