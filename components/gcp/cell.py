@@ -31,7 +31,8 @@ CLOUD = "gcp"
 # allows system-node-critical pods only in namespaces with a ResourceQuota, which the chart's GKE profile creates
 # (Istio docs, "Platform-Specific Prerequisites" > GKE; chart file files/profile-platform-gke.yaml).
 CAPABILITIES = Capabilities(
-    internal_load_balancer_annotations=conventions.INTERNAL_LOAD_BALANCER_ANNOTATIONS[CLOUD],
+    # GKE docs, "Create an internal load balancer" (and Kubernetes docs, "Service" > "Internal load balancer").
+    internal_load_balancer_annotations={"networking.gke.io/load-balancer-type": "Internal"},
     gpu_driver_preinstalled=True,
     istio_cni_platform="gke",
 )

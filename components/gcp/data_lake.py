@@ -19,6 +19,7 @@ import pulumi_gcp.bigquery as bigquery
 import pulumi_gcp.storage as storage
 from pydantic import Field, field_validator
 
+from lepton_infra.cell_contract import Grantee
 from lepton_infra.conventions import physical_name, stack_scoped_name
 from lepton_infra.spec import ComponentArgs, LifecycleSpec, NamePrefix, SpecError, parse_model
 from lepton_infra.spec.gcp import GcpLabels, GcsDataLakeSpec
@@ -178,18 +179,19 @@ class DataLake(pulumi.ComponentResource):
         )
 
     # grants ------------------------------------------------------------------------------------
-    def grant_read(self, identity: WorkloadIdentity, zone: str) -> storage.BucketIAMMember:
+    def grant_read(self, identity: Grantee, zone: str) -> storage.BucketIAMMember:
         """Let ``identity`` list and read the objects of ``zone`` (roles/storage.objectViewer on that bucket)."""
         return self._grant(identity, zone, "read")
 
-    def grant_write(self, identity: WorkloadIdentity, zone: str) -> storage.BucketIAMMember:
+    def grant_write(self, identity: Grantee, zone: str) -> storage.BucketIAMMember:
         """Let ``identity`` read, create, overwrite and delete the objects of ``zone`` (roles/storage.objectUser)."""
         return self._grant(identity, zone, "write")
 
-    def _grant(self, identity: WorkloadIdentity, zone: str, mode: Literal["read", "write"]) -> storage.BucketIAMMember:
+    def _grant(self, identity: Grantee, zone: str, mode: Literal["read", "write"]) -> storage.BucketIAMMember:
         where = f"DataLake.grant_{mode}"
-        if getattr(identity, "cloud", None) != "gcp":
-            raise SpecError([("identity", f"a GCP lake grants only to a GCP WorkloadIdentity, not {identity!r}")], where)
+        if not isinstance(identity, WorkloadIdentity):
+            kind = f"a {getattr(identity, 'cloud', type(identity).__name__)} identity"
+            raise SpecError([("identity", f"a GCS lake grants to a GCP WorkloadIdentity (Google service account), not {kind}")], where)
         if zone not in self._buckets:
             raise SpecError([("zone", f"unknown zone {zone!r}; this lake's zones: {', '.join(self._zones)}")], where)
         return storage.BucketIAMMember(

@@ -209,7 +209,7 @@ def test_a_lake_grants_only_to_gcp_identities():
         cloud = "aws"
 
     error, _ = rejected(lambda: DataLake("lake", lake_args()).grant_read(AwsRole(), "models"))
-    assert "GCP WorkloadIdentity" in dict(error.issues)["identity"]
+    assert "GCP WorkloadIdentity" in dict(error.issues)["identity"] and "not a aws identity" in dict(error.issues)["identity"]
 
 
 # --------------------------------------------------------------------------------------------------- protection

@@ -10,6 +10,8 @@ import base64
 import re
 from typing import Callable
 
+import pulumi
+
 from ._shapes import fake_pem, hex_of, named
 
 PREFIX = "gcp"
@@ -20,8 +22,6 @@ _GCP_REGION = re.compile(r"^[a-z]+(-[a-z]+)+\d+$")
 
 
 def _config(key: str) -> str | None:
-    import pulumi
-
     return pulumi.Config("gcp").get(key)
 
 
