@@ -50,14 +50,7 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
     pools = [
         GpuNodePool(
             f"{name}-{pool.name}",
-            {
-                "pool": pool,
-                "cluster_name": cluster.name,
-                "node_role_arn": cluster.node_role_arn,
-                "subnet_ids": network.private_subnet_ids,
-                "kubernetes_version": cell.cluster.kubernetes_version,
-                "tags": tags,
-            },
+            {"pool": pool, "cluster": cluster, "tags": tags},
             opts=opts,
         )
         for pool in cell.gpu_pools

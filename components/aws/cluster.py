@@ -154,6 +154,8 @@ class EksCluster(pulumi.ComponentResource):
     cluster_security_group_id: pulumi.Output[str]
     kms_key_arn: pulumi.Output[str]
     vpc_id: pulumi.Output[str]
+    subnet_ids: pulumi.Output[list[str]]
+    kubernetes_version: str
     kubeconfig: pulumi.Output[str]
     provider: k8s.Provider
 
@@ -299,6 +301,8 @@ class EksCluster(pulumi.ComponentResource):
         self.cluster_security_group_id = cluster.vpc_config.cluster_security_group_id
         self.kms_key_arn = key.arn
         self.vpc_id = pulumi.Output.from_input(args.vpc_id)
+        self.subnet_ids = pulumi.Output.from_input(args.subnet_ids)
+        self.kubernetes_version = spec.kubernetes_version
         # The region of the provider the cluster was created with: the only one `aws eks get-token` can ask.
         region = get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         self.kubeconfig = pulumi.Output.secret(

@@ -17,6 +17,7 @@ from lepton_infra import catalog
 from lepton_infra.conventions import GPU_RESOURCE, GPU_TAINT, gpu_node_labels
 from lepton_infra.spec import ComponentArgs, GpuPoolSpec, PulumiInput, SpecError, parse_model
 
+from .cluster import EksCluster
 from .node_template import node_launch_template
 
 AMI_TYPE = "AL2023_x86_64_NVIDIA"
@@ -28,10 +29,8 @@ AUTOSCALER_TAG_PREFIX = "k8s.io/cluster-autoscaler"
 
 class GpuNodePoolArgs(ComponentArgs):
     pool: GpuPoolSpec
-    cluster_name: PulumiInput
-    node_role_arn: PulumiInput
-    subnet_ids: PulumiInput
-    kubernetes_version: str
+    cluster: EksCluster = Field(description="The cluster the pool joins: its name, node role, version and subnets.")
+    subnet_ids: PulumiInput = Field(None, description="Where the nodes go; default: the cluster's subnets.")
     tags: dict[str, str] = Field(default_factory=dict)
 
 
@@ -85,12 +84,13 @@ class GpuNodePool(pulumi.ComponentResource):
         self.taints = [GPU_TAINT.as_eks()]
 
         template = node_launch_template(self, name, disk_size_gb=pool.disk_size_gb, tags=args.tags)
+        cluster = args.cluster
         group = eks.NodeGroup(
             name,
-            cluster_name=args.cluster_name,
-            node_role_arn=args.node_role_arn,
-            subnet_ids=args.subnet_ids,
-            version=args.kubernetes_version,
+            cluster_name=cluster.name,
+            node_role_arn=cluster.node_role_arn,
+            subnet_ids=cluster.subnet_ids if args.subnet_ids is None else args.subnet_ids,
+            version=cluster.kubernetes_version,
             ami_type=AMI_TYPE,
             instance_types=[self.instance_type],
             capacity_type=_CAPACITY_TYPES[pool.capacity],
@@ -99,7 +99,7 @@ class GpuNodePool(pulumi.ComponentResource):
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
             labels=self.labels,
             taints=self.taints,
-            tags=pulumi.Output.from_input(args.cluster_name).apply(lambda c: {**args.tags, **autoscaler_tags(c, pool)}),
+            tags=cluster.name.apply(lambda c: {**args.tags, **autoscaler_tags(c, pool)}),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 # The cluster autoscaler owns the current size once the group exists.

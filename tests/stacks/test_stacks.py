@@ -220,3 +220,14 @@ def test_each_model_admits_only_its_own_namespace_through_the_mesh(stack, stack_
     for name, policy in policies.items():
         assert policy["action"] == "ALLOW" and policy["selector"] == {"matchLabels": {"app": name}}
         assert policy["rules"] == [{"from": [{"source": {"namespaces": ["models"]}}]}]
+
+
+@pytest.mark.parametrize("stack", STACK_NAMES)
+def test_the_in_cluster_layer_follows_the_aws_cells_capabilities(stack, stack_plan):
+    plan = stack_plan(stack)
+    releases = {r.inputs["chart"]: r.inputs["values"] for r in plan.of_type("kubernetes:helm.sh/v3:Release")}
+    assert releases["gateway"]["service"]["annotations"] == {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"}
+    assert releases["gpu-operator"]["driver"]["enabled"] is False and releases["gpu-operator"]["toolkit"]["enabled"] is False
+    for deployment in plan.of_type("kubernetes:apps/v1:Deployment"):
+        env = {e["name"]: e.get("value") for e in deployment.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env["AWS_REGION"] == "us-east-1"
