@@ -66,15 +66,7 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
     pools = [
         GpuNodePool(
             f"{name}-{pool.name}",
-            {
-                "pool": pool,
-                "cluster_id": cluster.cluster_id,
-                "location": cluster.location,
-                "node_service_account": cluster.node_service_account_email,
-                "node_zones": cell.cluster.node_zones,
-                "gpu_driver_version": cell.gpu_driver_version,
-                "labels": labels,
-            },
+            {"pool": pool, "cluster": cluster, "gpu_driver_version": cell.gpu_driver_version, "labels": labels},
             opts=opts,
         )
         for pool in cell.gpu_pools

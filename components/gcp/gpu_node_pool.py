@@ -19,11 +19,12 @@ from pydantic import Field
 
 from lepton_infra import catalog
 from lepton_infra.conventions import GPU_TAINT, eks_taint_effect, gpu_node_labels
-from lepton_infra.spec import ComponentArgs, GpuPoolSpec, PulumiInput, SpecError, parse_model
+from lepton_infra.spec import ComponentArgs, GpuPoolSpec, SpecError, parse_model
 from lepton_infra.spec.gcp import GcpLabels, GpuDriverVersion
 
 from . import _nodes
 from ._names import CLUSTER_NAME_MAX, rfc1035
+from .cluster import GkeCluster
 
 TOKEN = "lepton:gcp:GpuNodePool"
 # Spot: ANY puts nodes where capacity is (fewer preemptions); on demand: BALANCED spreads them over the zones
@@ -33,10 +34,8 @@ _LOCATION_POLICY = {"spot": "ANY", "on-demand": "BALANCED"}
 
 class GpuNodePoolArgs(ComponentArgs):
     pool: GpuPoolSpec
-    cluster_id: PulumiInput = Field(description="The cluster (projects/<p>/locations/<l>/clusters/<name>).")
-    location: PulumiInput = Field(description="The cluster's location (its region).")
-    node_service_account: PulumiInput = Field(description="Email of the cluster's node service account.")
-    node_zones: list[str] = Field(default_factory=list, description="Zones for the nodes; empty: the cluster's.")
+    cluster: GkeCluster = Field(description="The cluster the pool joins: its id, location, node service account, zones.")
+    node_zones: list[str] | None = Field(None, description="Zones for the nodes; default: the cluster's node zones.")
     gpu_driver_version: GpuDriverVersion = "DEFAULT"
     labels: GcpLabels = Field(default_factory=dict)
 
@@ -76,12 +75,14 @@ class GpuNodePool(pulumi.ComponentResource):
             "count": pool.gpus_per_node,
             "gpu_driver_installation_config": {"gpu_driver_version": args.gpu_driver_version},
         }
+        cluster = args.cluster
+        zones = cluster.node_zones if args.node_zones is None else args.node_zones
         node_pool = container.NodePool(
             name,
             name=rfc1035(pool.name, max_length=CLUSTER_NAME_MAX),
-            cluster=args.cluster_id,
-            location=args.location,
-            node_locations=args.node_zones or None,
+            cluster=cluster.cluster_id,
+            location=cluster.location,
+            node_locations=zones or None,
             # No initial nodes: the autoscaler brings them for pending GPU pods, up to the pool's total max
             # (the GKE autoscaler owns the size; desired_size has no GKE counterpart).
             autoscaling={
@@ -92,7 +93,7 @@ class GpuNodePool(pulumi.ComponentResource):
             management=_nodes.MANAGEMENT,
             upgrade_settings=_nodes.UPGRADE_SETTINGS,
             node_config=_nodes.node_config(
-                service_account=args.node_service_account,
+                service_account=cluster.node_service_account_email,
                 machine_type=self.machine.machine_type,
                 disk_size_gb=pool.disk_size_gb,
                 labels=self.labels,

@@ -2,35 +2,50 @@
 
 import pytest
 
+from lepton_infra.components.gcp.cluster import GkeCluster
 from lepton_infra.components.gcp.gpu_node_pool import GpuNodePool
 from lepton_infra.conventions import GPU_TAINT
 
-from gcp_support import NODE_POOL, PROJECT, REGION, gcp_run, rejected
+from gcp_support import CLUSTER, NODE_POOL, PROJECT, REGION, gcp_run, rejected
 
-CLUSTER_ID = f"projects/{PROJECT}/locations/{REGION}/clusters/dev-gcp-euw4"
 NODES = f"dev-gcp-euw4-nodes@{PROJECT}.iam.gserviceaccount.com"
+CLUSTER_ZONES = [f"{REGION}-a", f"{REGION}-c"]
+
+
+def cluster() -> GkeCluster:
+    """The cluster a pool joins (declared in the same program, as a user's program does)."""
+    return GkeCluster("c", {
+        "name": "dev-gcp-euw4",
+        "spec": {"public_access_cidrs": ["203.0.113.0/24"], "node_zones": CLUSTER_ZONES},
+        "network": f"projects/{PROJECT}/global/networks/dev-gcp-euw4",
+        "subnetwork": f"projects/{PROJECT}/regions/{REGION}/subnetworks/dev-gcp-euw4-nodes",
+    })
 
 
 def args(driver=None, zones=None, **pool):
     spec = {"name": "l4", "accelerator": "l4", "capacity": "spot", "min_size": 0, "max_size": 3, **pool}
     extra = {"gpu_driver_version": driver} if driver else {}
-    return {
-        "pool": spec,
-        "cluster_id": CLUSTER_ID,
-        "location": REGION,
-        "node_service_account": NODES,
-        "node_zones": zones or [],
-        "labels": {"lepton-ai_environment": "dev"},
-        **extra,
-    }
+    extra |= {"node_zones": zones} if zones is not None else {}
+    return {"pool": spec, "cluster": cluster(), "labels": {"lepton-ai_environment": "dev"}, **extra}
 
 
 def plan_for(**kwargs):
     return gcp_run(lambda: GpuNodePool("gpu", args(**kwargs)))
 
 
+def pool_resources(plan):
+    """What the GpuNodePool registered (the plan also holds the cluster it joins)."""
+    pools = plan.of_type("lepton:gcp:GpuNodePool")
+    return pools + [r for p in pools for r in plan.descendants(p)]
+
+
+def gpu_pool(plan):
+    """The GpuNodePool's node pool (the plan also holds the cluster's system pool)."""
+    return plan.one(NODE_POOL, "gpu")
+
+
 def node_config(plan):
-    return plan.one(NODE_POOL).inputs["nodeConfig"]
+    return gpu_pool(plan).inputs["nodeConfig"]
 
 
 @pytest.fixture(scope="module")
@@ -77,32 +92,40 @@ def test_gpu_nodes_carry_the_contract_labels():
 
 @pytest.mark.parametrize("capacity,spot,policy", [("spot", True, "ANY"), ("on-demand", False, "BALANCED")])
 def test_spot_capacity_makes_spot_nodes(capacity, spot, policy):
-    pool = plan_for(capacity=capacity).one(NODE_POOL).inputs
+    pool = gpu_pool(plan_for(capacity=capacity)).inputs
     assert pool["nodeConfig"]["spot"] is spot
     assert pool["autoscaling"]["locationPolicy"] == policy
 
 
 def test_the_pool_scales_from_zero_between_the_pools_totals(plan):
-    pool = plan.one(NODE_POOL).inputs
+    pool = gpu_pool(plan).inputs
     assert pool["autoscaling"] == {"totalMinNodeCount": 0, "totalMaxNodeCount": 3, "locationPolicy": "ANY"}
     assert "initialNodeCount" not in pool and "nodeCount" not in pool
-    assert plan_for(min_size=1, max_size=5).one(NODE_POOL).inputs["autoscaling"]["totalMinNodeCount"] == 1
+    assert gpu_pool(plan_for(min_size=1, max_size=5)).inputs["autoscaling"]["totalMinNodeCount"] == 1
 
 
 def test_gpu_nodes_are_shielded_run_as_the_node_account_and_see_only_the_gke_metadata_server(plan):
     config = node_config(plan)
-    assert config["serviceAccount"] == NODES
+    assert config["serviceAccount"] == NODES == plan.one("gcp:serviceaccount/account:Account").outputs["email"]
     assert config["shieldedInstanceConfig"] == {"enableSecureBoot": True, "enableIntegrityMonitoring": True}
     assert config["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
     assert config["metadata"] == {"disable-legacy-endpoints": "true"}
 
 
-def test_the_pool_joins_the_cluster_in_its_zones_with_the_pool_disk():
-    pool = plan_for(zones=[f"{REGION}-b"], disk_size_gb=500).one(NODE_POOL).inputs
-    assert (pool["cluster"], pool["location"], pool["nodeLocations"]) == (CLUSTER_ID, REGION, [f"{REGION}-b"])
-    assert pool["nodeConfig"]["diskSizeGb"] == 500
+def test_the_pool_joins_its_cluster_in_the_clusters_zones():
+    plan = plan_for()
+    pool, cluster = gpu_pool(plan).inputs, plan.one(CLUSTER)
+    assert (pool["cluster"], pool["location"]) == (cluster.outputs["id"], REGION)
+    assert pool["nodeLocations"] == CLUSTER_ZONES
+    assert pool["nodeConfig"]["serviceAccount"] == NODES
     assert pool["name"] == "l4"
     assert pool["management"] == {"autoRepair": True, "autoUpgrade": True}
+
+
+def test_the_pool_may_name_its_own_zones_and_disk():
+    pool = gpu_pool(plan_for(zones=[f"{REGION}-b"], disk_size_gb=500)).inputs
+    assert pool["nodeLocations"] == [f"{REGION}-b"]
+    assert pool["nodeConfig"]["diskSizeGb"] == 500
 
 
 def test_outputs_expose_the_contract():
@@ -117,13 +140,13 @@ def test_outputs_expose_the_contract():
 def test_an_accelerator_gcp_lacks_names_the_clouds_that_offer_it():
     error, plan = rejected(lambda: GpuNodePool("gpu", args(accelerator="a10g")))
     assert "aws" in dict(error.issues)["pool.accelerator"]
-    assert plan.resources == []
+    assert pool_resources(plan) == []
 
 
 def test_an_unsupported_gpu_count_names_the_counts_gcp_offers():
     error, plan = rejected(lambda: GpuNodePool("gpu", args(accelerator="h100", gpus_per_node=2)))
     assert "1, 8" in dict(error.issues)["pool.gpus_per_node"]
-    assert plan.resources == []
+    assert pool_resources(plan) == []
 
 
 @pytest.mark.parametrize(
@@ -138,4 +161,4 @@ def test_an_unsupported_gpu_count_names_the_counts_gcp_offers():
 def test_bad_pool_args_name_the_field_and_register_nothing(kwargs, field):
     error, plan = rejected(lambda: GpuNodePool("gpu", args(**kwargs)))
     assert field in dict(error.issues)
-    assert plan.resources == []
+    assert pool_resources(plan) == []
