@@ -22,6 +22,7 @@ PROVIDERS = {
     "aws": "aws",
     "kubernetes": "kubernetes",
     "docker-build": "docker_build",
+    "azure-native": "azure",
     "gcp": "gcp",
 }
 

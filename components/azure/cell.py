@@ -1,0 +1,125 @@
+"""The Azure cell foundation: what an Azure region gives the cloud-neutral in-cluster layer (lepton_infra.cell_contract).
+
+One resource group holds the cell (protected in protected environments: deleting a group deletes everything in it),
+with the network, the AKS cluster and its GPU pools, the ADLS Gen2 lake and the registry the nodes may pull from.
+A model's pod reads the lake's models zone as a workload identity that ``bind_model_reader`` federates to its
+service account and grants Storage Blob Data Reader on that one filesystem.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_azure_native.resources as resources
+from pulumi_azure_native.provider import Provider
+
+from lepton_infra import conventions
+from lepton_infra.cell_contract import Capabilities, CellFoundation, IdentityBinding, Registry
+from lepton_infra.spec import MODELS_ZONE, PlatformSpec
+from lepton_infra.spec.azure import AzureCellSpec, azure_tags
+
+from .._resource_options import data_options
+from .cluster import AksCluster
+from .data_lake import DataLake
+from .gpu_node_pool import GpuNodePool
+from .network import Network
+from .registry import ContainerRegistry
+from .workload_identity import WorkloadIdentity
+
+CAPABILITIES = Capabilities(
+    internal_load_balancer_annotations=conventions.INTERNAL_LOAD_BALANCER_ANNOTATIONS["azure"],
+    # AKS installs the NVIDIA driver on GPU pools (gpuProfile.driver Install): components/azure/gpu_node_pool.py.
+    gpu_driver_preinstalled=True,
+    # Istio's CNI chart needs no platform value on AKS (only GKE, k3s, MicroK8s and the like do).
+    istio_cni_platform=None,
+)
+
+
+def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cell: AzureCellSpec) -> CellFoundation:
+    """Stand up one Azure cell of ``spec`` under ``parent``; resources are named ``<name>-...``."""
+    tags = azure_tags(conventions.tags(spec.environment, cell.name, spec.tags))
+    prefix = conventions.physical_name(spec.environment, cell.name, max_length=40)
+    protected = spec.protected
+    provider = Provider(f"{name}-azure", location=cell.region, opts=pulumi.ResourceOptions(parent=parent))
+    opts = pulumi.ResourceOptions(parent=parent, provider=provider)
+
+    group = resources.ResourceGroup(
+        f"{name}-group",
+        resource_group_name=prefix,
+        location=cell.region,
+        tags=tags,
+        opts=data_options(parent, protected, provider=provider),
+    )
+    common = {"resource_group_name": group.name, "tags": tags}
+    network = Network(f"{name}-network", {**common, "spec": cell.network}, opts=opts)
+    cluster = AksCluster(
+        f"{name}-cluster",
+        {
+            **common,
+            "name": prefix,
+            "spec": cell.cluster,
+            "network": cell.network,
+            "node_subnet_id": network.node_subnet_id,
+            "protected": protected,
+        },
+        opts=opts,
+    )
+    pools = [
+        GpuNodePool(
+            f"{name}-{pool.name}",
+            {
+                **common,
+                "pool": pool,
+                "cluster_name": cluster.name,
+                "node_subnet_id": network.node_subnet_id,
+                "kubernetes_version": cell.cluster.kubernetes_version,
+                "encryption_at_host": cell.cluster.encryption_at_host,
+            },
+            opts=opts,
+        )
+        for pool in cell.gpu_pools
+    ]
+    lake = DataLake(
+        f"{name}-lake",
+        {
+            **common,
+            "spec": cell.data_lake,
+            "name_prefix": prefix,
+            "allowed_subnet_ids": [network.node_subnet_id],
+            "protected": protected,
+        },
+        opts=opts,
+    )
+    registry = ContainerRegistry(
+        f"{name}-registry", {**common, "spec": cell.registry, "name_prefix": prefix, "protected": protected}, opts=opts
+    )
+    # The nodes pull the serving image as the cluster's kubelet identity.
+    kubelet_pull = registry.grant_pull("kubelet", cluster.kubelet_object_id)
+
+    def bind_model_reader(namespace: str, service_account: str) -> IdentityBinding:
+        identity = WorkloadIdentity(
+            f"{name}-{service_account}-identity",
+            {
+                **common,
+                "oidc_issuer_url": cluster.oidc_issuer_url,
+                "namespace": namespace,
+                "service_account": service_account,
+                "identity_name": conventions.physical_name(prefix, service_account, "reader", max_length=128),
+            },
+            opts=opts,
+        )
+        lake.grant_read(identity, MODELS_ZONE)
+        return identity.binding
+
+    return CellFoundation(
+        cloud="azure",
+        kubernetes_provider=cluster.provider,
+        kubernetes_version=cell.cluster.kubernetes_version,
+        cluster_name=cluster.name,
+        registry=Registry(repository_url=registry.repository_url, credentials=registry.credentials),
+        # A cell without the models zone serves no models (the platform spec refuses models without it).
+        models_uri=lake.uris.get(MODELS_ZONE, pulumi.Output.from_input("")),
+        bind_model_reader=bind_model_reader,
+        capabilities=CAPABILITIES,
+        # AKS scales the GPU pools itself (no autoscaler to install); pods need the pull grant before they start.
+        ready=[cluster, *pools, kubelet_pull],
+    )

@@ -1,0 +1,53 @@
+"""Shared helpers for the Azure component tests: runs under the Azure mocks in westeurope, and refused args."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from lepton_infra.spec import SpecError
+from lepton_infra.testing import OfflinePlan, RealisticMocks, run
+from lepton_infra.testing.mocks.azure import SUBSCRIPTION_ID
+
+LOCATION = "westeurope"
+RESOURCE_GROUP = "dev-az-weu"
+SUBNET_ID = (
+    f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{RESOURCE_GROUP}/providers/Microsoft.Network/"
+    "virtualNetworks/dev-az-weu-network/subnets/nodes"
+)
+TAGS = {"lepton.ai_environment": "dev", "team": "ml"}
+
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
+
+
+def run_azure(program: Callable[[], Any], **kwargs) -> OfflinePlan:
+    """``run`` with the provider's location set, as a stack's azure-native:location does."""
+    return run(program, config={"azure-native:location": LOCATION}, mocks=RealisticMocks(region=LOCATION), **kwargs)
+
+
+def rejected(build: Callable[[], object]) -> tuple[SpecError, OfflinePlan]:
+    """The SpecError ``build`` raises and the plan it left behind (expected empty)."""
+    caught: list[SpecError] = []
+
+    def program():
+        try:
+            build()
+        except SpecError as exc:
+            caught.append(exc)
+
+    plan = run_azure(program)
+    assert caught, "expected a SpecError"
+    return caught[0], plan
+
+
+def role_definition(role: str) -> str:
+    return f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/{role}"
+
+
+def assignments_of(plan: OfflinePlan, principal_id: str) -> list[dict]:
+    """(role definition id, scope) of every role assignment given to ``principal_id``."""
+    return [
+        {"role": r.inputs["roleDefinitionId"], "scope": r.inputs["scope"]}
+        for r in plan.of_type(ROLE_ASSIGNMENT)
+        if r.inputs["principalId"] == principal_id
+    ]
