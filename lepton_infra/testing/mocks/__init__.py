@@ -23,6 +23,7 @@ PROVIDERS = {
     "kubernetes": "kubernetes",
     "docker-build": "docker_build",
     "azure-native": "azure",
+    "gcp": "gcp",
 }
 
 

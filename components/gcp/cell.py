@@ -1,0 +1,106 @@
+"""The GCP cell foundation: what GCP gives the cloud-neutral in-cluster layer of one cell (lepton_infra.cell_contract).
+
+A provider for the cell's region in the project of the stack's ``gcp:project`` config; the VPC; the GKE cluster and
+its GPU node pools (GKE's own cluster autoscaler scales them, from zero); the GCS lake; the Artifact Registry
+repository, which the nodes may pull from; and ``bind_model_reader``, which makes a Google service account for one
+Kubernetes service account and grants it read on the lake's models zone only.
+"""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi_gcp.provider import Provider as GcpProvider
+
+from lepton_infra import conventions
+from lepton_infra.cell_contract import Capabilities, CellFoundation, IdentityBinding, Registry
+from lepton_infra.spec import MODELS_ZONE, PlatformSpec, SpecError
+from lepton_infra.spec.gcp import GcpCellSpec
+
+from . import _project
+from ._names import CLUSTER_NAME_MAX, account_id, labels_from_tags, rfc1035
+from .cluster import GkeCluster
+from .data_lake import DataLake
+from .gpu_node_pool import GpuNodePool
+from .network import Network
+from .registry import ContainerRegistry
+from .workload_identity import WorkloadIdentity
+
+CLOUD = "gcp"
+# GKE installs the NVIDIA driver on GPU nodes (gpu_driver_version DEFAULT / LATEST), so the GPU operator leaves the
+# driver and toolkit off. Istio CNI needs `global.platform: gke`: GKE keeps CNI binaries in /home/kubernetes/bin and
+# allows system-node-critical pods only in namespaces with a ResourceQuota, which the chart's GKE profile creates
+# (Istio docs, "Platform-Specific Prerequisites" > GKE; chart file files/profile-platform-gke.yaml).
+CAPABILITIES = Capabilities(
+    # GKE docs, "Create an internal load balancer" (and Kubernetes docs, "Service" > "Internal load balancer").
+    internal_load_balancer_annotations={"networking.gke.io/load-balancer-type": "Internal"},
+    gpu_driver_preinstalled=True,
+    istio_cni_platform="gke",
+)
+
+
+def _project_id() -> str:
+    project = pulumi.Config("gcp").get("project")
+    if not project:
+        raise SpecError(
+            [("gcp:project", "missing: the GCP project the cell lives in (pulumi config set gcp:project <project id>)")],
+            "GCP cell",
+        )
+    return project
+
+
+def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cell: GcpCellSpec) -> CellFoundation:
+    """Stand up the GCP part of ``cell`` under ``parent``; ``spec`` is the PlatformSpec (environment, protection, tags)."""
+    project = _project_id()
+    labels = labels_from_tags(conventions.tags(spec.environment, cell.name, spec.tags))
+    prefix = rfc1035(spec.environment, cell.name, max_length=CLUSTER_NAME_MAX)
+    provider = GcpProvider(f"{name}-gcp", project=project, region=cell.region, opts=pulumi.ResourceOptions(parent=parent))
+    opts = pulumi.ResourceOptions(parent=parent, provider=provider)
+    common = {"protected": spec.protected, "labels": labels}
+
+    network = Network(f"{name}-network", {"spec": cell.network, "name": prefix}, opts=opts)
+    cluster = GkeCluster(
+        f"{name}-cluster",
+        {"name": prefix, "spec": cell.cluster, "network": network.network_id, "subnetwork": network.subnetwork_id, **common},
+        opts=opts,
+    )
+    pools = [
+        GpuNodePool(
+            f"{name}-{pool.name}",
+            {"pool": pool, "cluster": cluster, "gpu_driver_version": cell.gpu_driver_version, "labels": labels},
+            opts=opts,
+        )
+        for pool in cell.gpu_pools
+    ]
+    lake = DataLake(f"{name}-lake", {"spec": cell.data_lake, "name_prefix": prefix, **common}, opts=opts)
+    registry = ContainerRegistry(f"{name}-registry", {"spec": cell.registry, "name_prefix": prefix, **common}, opts=opts)
+    # Nodes pull the serving image from this repository, and from no other.
+    registry.grant_pull("nodes", _project.member(cluster.node_service_account_email))
+
+    def bind_model_reader(namespace: str, service_account: str) -> IdentityBinding:
+        identity_name = f"{name}-{service_account}-identity"
+        identity = WorkloadIdentity(
+            identity_name,
+            {
+                "workload_pool": cluster.workload_pool,
+                "namespace": namespace,
+                "service_account": service_account,
+                "account_id": account_id(identity_name),
+            },
+            opts=opts,
+        )
+        lake.grant_read(identity, MODELS_ZONE)
+        return identity.binding
+
+    return CellFoundation(
+        cloud=CLOUD,
+        kubernetes_provider=cluster.provider,
+        kubernetes_version=cell.cluster.kubernetes_version,
+        cluster_name=cluster.name,
+        registry=Registry(repository_url=registry.repository_url, credentials=registry.credentials),
+        # A lake without a models zone serves no models (the platform spec checks it); its URI is then empty.
+        models_uri=lake.bucket_urls.get(MODELS_ZONE) or pulumi.Output.from_input(""),
+        bind_model_reader=bind_model_reader,
+        capabilities=CAPABILITIES,
+        # GKE's own autoscaler brings GPU nodes; the pools (and the cluster's system pool) are what to wait for.
+        ready=[cluster, *pools],
+    )
