@@ -9,6 +9,7 @@ from pydantic import Discriminator, Field, Tag, model_validator
 
 from .aws import AwsCellSpec
 from .azure import AzureCellSpec
+from .gcp import GcpCellSpec
 from .common import (
     CONFIG_KEY,
     CONFIG_NAMESPACE,
@@ -21,7 +22,7 @@ from .common import (
 )
 
 # Every kind of cell, by its ``cloud``. A new cloud adds its module's cell class here.
-CELL_KINDS = (AwsCellSpec, AzureCellSpec)
+CELL_KINDS = (AwsCellSpec, AzureCellSpec, GcpCellSpec)
 
 
 def _cloud_of(value: Any) -> str:

@@ -10,7 +10,6 @@ from lepton_infra.cell_contract import CellFoundation, IdentityBinding
 from lepton_infra.components.azure import _roles
 from lepton_infra.components.azure.cell import build_foundation
 from lepton_infra.spec import PlatformSpec
-from lepton_infra.spec.azure import AzureCellSpec
 from lepton_infra.testing.mocks.azure import jwt_claims
 
 from azure_support import IDENTITY, assignments_of, role_definition, run_azure

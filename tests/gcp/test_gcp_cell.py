@@ -2,12 +2,11 @@
 
 import pulumi
 import pytest
-from pydantic import Field
 
 from lepton_infra.cell_contract import CellFoundation, IdentityBinding
 from lepton_infra.components.gcp.cell import build_foundation
+from lepton_infra.composition import Cell as ComposedCell
 from lepton_infra.spec import PlatformSpec, SpecError
-from lepton_infra.spec.gcp import GcpCellSpec
 
 from gcp_support import (
     ACCOUNT,
@@ -25,15 +24,8 @@ from gcp_support import (
 REGION = "us-central1"
 
 
-class GcpPlatformSpec(PlatformSpec):
-    """PlatformSpec whose cells are GCP cells. Drop it once lepton_infra/spec/platform.py lists GcpCellSpec in
-    CELL_KINDS; the platform's own checks (public endpoint, models zone) run unchanged."""
-
-    cells: list[GcpCellSpec] = Field(min_length=1)
-
-
 def spec(protected=False, **cell):
-    return GcpPlatformSpec.model_validate(
+    return PlatformSpec.model_validate(
         {
             "environment": "dev",
             "protected": protected,
@@ -237,13 +229,7 @@ def test_gcp_labels_from_tags_are_valid_labels():
 @pytest.fixture(scope="module")
 def composed():
     """The composition's Cell on a GCP cell: the in-cluster layer reads only the foundation's contract."""
-    from lepton_infra.composition import Cell as ComposedCell
-    from lepton_infra.composition.foundations import FOUNDATIONS, CloudFoundation
-
-    with pytest.MonkeyPatch.context() as patch:
-        # Until lepton_infra/composition/foundations.py lists GCP (see the report of this change).
-        patch.setitem(FOUNDATIONS, "gcp", CloudFoundation("lepton_infra.components.gcp.cell", "gcp", "pulumi_gcp"))
-        yield gcp_run(lambda: ComposedCell("dev-gcp-usc1", spec()))
+    return gcp_run(lambda: ComposedCell("dev-gcp-usc1", spec()))
 
 
 def test_the_serving_image_is_pushed_to_artifact_registry_with_the_token(composed):
