@@ -64,6 +64,10 @@ class OfflinePlan:
             raise LookupError(f"expected one {type_}{f' named {name!r}' if name else ''}, found {len(found)}: {names}")
         return found[0]
 
+    def within(self, component: PlannedResource) -> "OfflinePlan":
+        """The part of the plan under ``component`` (itself included): one cell of a stack, say, to assert on alone."""
+        return OfflinePlan(resources=[component, *self.descendants(component)], local_roots=dict(self.local_roots))
+
     def answers_to(self, resource: PlannedResource) -> set[str]:
         """Every URN the engine matches ``resource`` to in a stack's state: its own, its aliases, and its name under
         every URN its parent answers to (the engine derives a child's aliases from its parent's, so moving a component

@@ -29,6 +29,6 @@ def test_every_earlier_urn_is_answered_by_exactly_one_resource(stack, stack_plan
 
 def test_cells_answer_to_the_top_level_components_they_were(stack_plan):
     plan = stack_plan("prod")
-    (cell,) = plan.of_type("lepton:platform:Cell")
+    cell = plan.one("lepton:platform:Cell", "prod-aws-use1")
     assert "urn:pulumi:prod::lepton-platform::lepton:platform:Platform::prod-aws-use1" in plan.answers_to(cell)
     assert cell.parent == plan.one("lepton:platform:Platform").urn

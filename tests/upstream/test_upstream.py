@@ -36,7 +36,7 @@ def emitted(stack: str, type_: str) -> dict:
 
 
 def test_there_are_stacks_to_check():
-    assert STACK_NAMES == ["dev", "prod"]
+    assert STACK_NAMES == ["dev", "prod", "staging"]
 
 
 @pytest.mark.parametrize("stack", STACK_NAMES)
@@ -143,7 +143,7 @@ def test_a_cluster_policy_needs_its_operands_and_refuses_an_unknown_one():
 
 
 def release_values(stack: str, chart: str) -> dict:
-    [release] = [r for r in releases(stack) if r.inputs["chart"] == chart]
+    [release] = [r for r in releases(stack) if r.inputs["chart"] == chart and r.name.startswith(f"{stack}-aws-use1-")]
     return copy.deepcopy(dict(release.inputs["values"]))
 
 

@@ -8,6 +8,7 @@ here, each with where it comes from.
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from functools import cache
@@ -40,12 +41,17 @@ class Chart:
     free_form: tuple[tuple[str, ...], ...] = ()  # mappings the chart passes on whole: anything below goes
     aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # top-level keys merged in at another path
     values_schema: Path | None = None  # the chart's values.schema.json, which Helm itself validates values against
+    read_without_default: tuple[tuple[str, ...], ...] = ()  # keys the chart's templates read that values.yaml omits
 
     def errors(self, values: Mapping[str, Any]) -> list[str]:
         """Every way ``values`` is not what this chart reads ([] when all is known)."""
-        errors = unknown_values(
-            values, chart_defaults(self.values_yaml, self.root), free_form=self.free_form, aliases=self.aliases
-        )
+        defaults = copy.deepcopy(chart_defaults(self.values_yaml, self.root))
+        for *parents, key in self.read_without_default:
+            node = defaults
+            for parent in parents:
+                node = node.setdefault(parent, {})
+            node[key] = None  # no default: any value the templates accept
+        errors = unknown_values(values, defaults, free_form=self.free_form, aliases=self.aliases)
         if self.values_schema is not None:
             # The schema keeps its definitions under $defs (a draft 2019-09+ keyword): 2020-12 reads it.
             errors += schema_errors(dict(values), json.loads(self.values_schema.read_text()), draft="2020-12")
@@ -62,7 +68,13 @@ def _istio_chart(name: str, **rules: Any) -> Chart:
 # (chart, version) as a helm.v3.Release names them -> the pinned chart.
 CHARTS: dict[tuple[str, str], Chart] = {
     ("base", ISTIO): _istio_chart("base"),
-    ("cni", ISTIO): _istio_chart("cni"),
+    ("cni", ISTIO): _istio_chart(
+        "cni",
+        # Istio's "Platform-Specific Prerequisites" page (istio.io/latest/docs/ambient/install/platform-prerequisites)
+        # installs the cni chart on GKE with --set global.platform=gke: the chart's templates read it to merge their
+        # platform profile (CNI bin dir /home/kubernetes/bin), though values.yaml declares no default for it.
+        read_without_default=(("global", "platform"),),
+    ),
     ("istiod", ISTIO): _istio_chart(
         "istiod",
         # istiod copies `pilot.*` to the top level (istio-discovery templates/zzy_descope_legacy.yaml:
