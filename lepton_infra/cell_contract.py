@@ -49,6 +49,9 @@ class Capabilities:
     gpu_driver_preinstalled: bool
     # Istio CNI's ``global.platform`` value where the cloud needs one (GKE: "gke"), else None.
     istio_cni_platform: str | None = None
+    # The cloud runs its own NVIDIA device plugin on GPU nodes (GKE, with its driver installation): a second one
+    # from the GPU operator would advertise the same GPUs twice, so the operator's stays off.
+    gpu_device_plugin_preinstalled: bool = False
 
 
 @dataclass(frozen=True)

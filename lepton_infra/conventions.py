@@ -43,6 +43,11 @@ class Taint:
 
 
 GPU_TAINT = Taint(key=GPU_RESOURCE, value="present", effect="NoSchedule")
+# AKS taints every spot node so (AKS docs, "Add a spot node pool"); it cannot be turned off. Model pods tolerate it on
+# every cloud: a toleration for a taint no node has changes nothing, and one model spec stays one pod spec everywhere.
+AKS_SPOT_TAINT = Taint(key="kubernetes.azure.com/scalesetpriority", value="spot", effect="NoSchedule")
+# What every GPU workload tolerates, on any cloud.
+GPU_WORKLOAD_TOLERATIONS = (GPU_TAINT.toleration(), AKS_SPOT_TAINT.toleration())
 
 _EKS_EFFECTS: Mapping[str, str] = {
     "NoSchedule": "NO_SCHEDULE",

@@ -21,12 +21,12 @@ import pulumi_azure_native.containerservice as containerservice
 from pydantic import Field, model_validator
 
 from lepton_infra import catalog
-from lepton_infra.conventions import GPU_TAINT, Taint, gpu_node_labels
+from lepton_infra.conventions import AKS_SPOT_TAINT, GPU_TAINT, Taint, gpu_node_labels
 from lepton_infra.spec import ComponentArgs, GpuPoolSpec, PulumiInput, SpecError, SpecIssues, parse_model
 from lepton_infra.spec.azure import AzureTags, aks_pool_name, aks_pool_name_issue
 
 TOKEN = "lepton:azure:GpuNodePool"
-SPOT_TAINT = Taint(key="kubernetes.azure.com/scalesetpriority", value="spot", effect="NoSchedule")
+SPOT_TAINT = AKS_SPOT_TAINT
 SPOT_MAX_PRICE = -1  # pay up to the on-demand price; eviction then happens for capacity only
 _PRIORITIES = {"spot": "Spot", "on-demand": "Regular"}
 

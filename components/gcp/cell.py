@@ -35,6 +35,10 @@ CAPABILITIES = Capabilities(
     internal_load_balancer_annotations={"networking.gke.io/load-balancer-type": "Internal"},
     gpu_driver_preinstalled=True,
     istio_cni_platform="gke",
+    # With gpu_driver_installation_config DEFAULT/LATEST GKE also deploys its own NVIDIA device plugin (GKE docs,
+    # "Run GPUs in GKE Standard node pools"; its GPU-operator page disables it with the node label
+    # gke-no-default-nvidia-gpu-device-plugin=true instead): ours stays off rather than running two.
+    gpu_device_plugin_preinstalled=True,
 )
 
 

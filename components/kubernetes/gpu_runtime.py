@@ -29,16 +29,19 @@ class NvidiaGpuRuntimeArgs(ComponentArgs):
         description="The GPU nodes' image ships the NVIDIA driver and container toolkit (EKS NVIDIA AMIs, AKS, GKE): "
         "the operator then leaves both off. False on existing clusters, where the operator installs them."
     )
+    device_plugin_preinstalled: bool = Field(
+        False, description="The cloud runs its own NVIDIA device plugin (GKE): the operator's then stays off."
+    )
 
 
-def operator_values(driver_preinstalled: bool) -> dict[str, Any]:
+def operator_values(driver_preinstalled: bool, device_plugin_preinstalled: bool = False) -> dict[str, Any]:
     """gpu-operator chart values (keys from the chart's values.yaml, github.com/NVIDIA/gpu-operator)."""
     node_software = not driver_preinstalled
     tolerations = [GPU_TAINT.toleration()]
     return {
         "driver": {"enabled": node_software},
         "toolkit": {"enabled": node_software},
-        "devicePlugin": {"enabled": True},
+        "devicePlugin": {"enabled": not device_plugin_preinstalled},
         "gfd": {"enabled": True},
         "dcgmExporter": {"enabled": True},
         # NFD labels nodes with their PCI devices; the operator schedules its operands by those labels.
@@ -69,7 +72,7 @@ class NvidiaGpuRuntime(pulumi.ComponentResource):
             repo=CHART_REPO,
             version=args.spec.gpu_operator_version,
             namespace=ns.metadata.name,
-            values=operator_values(args.driver_preinstalled),
+            values=operator_values(args.driver_preinstalled, args.device_plugin_preinstalled),
         )
 
         self.namespace = ns.metadata.name

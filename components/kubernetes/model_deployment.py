@@ -118,7 +118,7 @@ def _pod_spec(args: ModelDeploymentArgs, service_account: pulumi.Input[str], art
         "automount_service_account_token": False,
         "termination_grace_period_seconds": TERMINATION_GRACE_SECONDS,
         "node_selector": conventions.gpu_node_selector(model.accelerator),
-        "tolerations": [conventions.GPU_TAINT.toleration()],
+        "tolerations": list(conventions.GPU_WORKLOAD_TOLERATIONS),
         "security_context": {
             "run_as_non_root": True,
             "run_as_user": USER_ID,

@@ -65,7 +65,11 @@ class Cell(pulumi.ComponentResource):
         )
         self.gpu_runtime = NvidiaGpuRuntime(
             f"{name}-gpu-runtime",
-            {"spec": cell_spec.gpu_runtime, "driver_preinstalled": f.capabilities.gpu_driver_preinstalled},
+            {
+                "spec": cell_spec.gpu_runtime,
+                "driver_preinstalled": f.capabilities.gpu_driver_preinstalled,
+                "device_plugin_preinstalled": f.capabilities.gpu_device_plugin_preinstalled,
+            },
             opts=in_cluster,
         )
         self.mesh = IstioMesh(

@@ -90,3 +90,10 @@ def test_a_missing_driver_answer_is_rejected_naming_the_field_with_nothing_regis
     error, plan = rejected(lambda: NvidiaGpuRuntime("gpu", {"cloud": "aws"}))
     assert sorted(path for path, _ in error.issues) == ["cloud", "driver_preinstalled"]
     assert plan.resources == []
+
+
+def test_a_cloud_that_runs_its_own_device_plugin_gets_no_second_one():
+    plan = run(lambda: NvidiaGpuRuntime("gpu", {"driver_preinstalled": True, "device_plugin_preinstalled": True}))
+    values = plan.one(RELEASE).inputs["values"]
+    assert values["devicePlugin"]["enabled"] is False
+    assert values["gfd"]["enabled"] is True and values["dcgmExporter"]["enabled"] is True

@@ -71,10 +71,14 @@ def test_server_requests_and_is_limited_to_the_models_gpus():
     assert resources["limits"]["cpu"] == "2" and resources["limits"]["memory"] == "8Gi"
 
 
-def test_pod_selects_the_accelerator_and_tolerates_the_gpu_taint():
+def test_pod_selects_the_accelerator_and_tolerates_the_gpu_taint_and_akss_spot_taint():
     spec = pod(deploy(model=model(accelerator="h100", gpus=8)))
     assert spec["nodeSelector"] == {"lepton.ai/accelerator": "h100"}
-    assert spec["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}]
+    assert spec["tolerations"] == [
+        {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"},
+        # AKS taints every spot node with this, unremovably: tolerated everywhere, so one pod spec fits every cloud.
+        {"key": "kubernetes.azure.com/scalesetpriority", "operator": "Equal", "value": "spot", "effect": "NoSchedule"},
+    ]
 
 
 def test_shared_memory_is_a_memory_backed_empty_dir_of_the_models_size():
