@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Literal
-
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -140,10 +138,19 @@ class AzureNetworkSpec(Strict):
         return self
 
 
+def _azure_vm_size(value: str) -> str:
+    if not re.fullmatch(r"Standard_[A-Za-z0-9_]+", value):
+        raise ValueError(f"{value!r} is not an Azure VM size; Azure sizes read like Standard_D4ds_v5")
+    return value
+
+
+AzureVmSize = Annotated[str, AfterValidator(_azure_vm_size)]
+
+
 class AksSystemPoolSpec(NodeScaling):
     """The CPU pool (AKS mode System) that runs cluster add-ons, istiod and the GPU operator's controllers."""
 
-    vm_size: str = Field("Standard_D4ds_v5", pattern=r"^Standard_[A-Za-z0-9_]+$")
+    vm_size: AzureVmSize = "Standard_D4ds_v5"
     min_size: int = Field(2, ge=1, le=100)
     max_size: int = Field(4, ge=1, le=100)
     disk_size_gb: int = Field(128, ge=30, le=2048)

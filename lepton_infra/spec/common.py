@@ -104,6 +104,9 @@ def _issues_from(err: ValidationError, root: type[BaseModel]) -> list[tuple[str,
         cause = (e.get("ctx") or {}).get("error")
         if isinstance(cause, SpecIssues):
             issues += [(_path(loc + sub), msg) for sub, msg in cause.issues]
+        elif e["type"] == "unknown_cloud":  # the cell union's tag (spec/platform.py): name the key, not the cell
+            got = e["input"].get("cloud") if isinstance(e.get("input"), dict) else e.get("input")
+            issues.append((_path((*loc, "cloud")), f"{e['msg']} (got {got!r})"))
         elif e["type"] == "extra_forbidden":
             _, parent = _walk(root, e["loc"][:-1])
             allowed = ", ".join(parent.model_fields) if parent else "see the JSON schema"

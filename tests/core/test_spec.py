@@ -197,3 +197,39 @@ def test_a_spec_class_built_directly_raises_the_same_spec_error_as_the_dict_form
     assert "pydantic" not in str(direct.value) and "errors.pydantic.dev" not in str(direct.value)
     ((field, message),) = direct.value.issues
     assert message == from_dict[f"cells[0].gpu_pools[0].{field}"]
+
+
+def test_cells_of_every_cloud_validate_with_their_own_region_names():
+    spec = parse_platform_spec(minimal(cells=[
+        {**minimal()["cells"][0]},
+        {"name": "az-eus", "cloud": "azure", "region": "eastus", "cluster": {"public_access_cidrs": ["198.51.100.0/24"]},
+         "gpu_pools": [{"name": "t4", "accelerator": "t4", "max_size": 2}]},
+        {"name": "gcp-usc1", "cloud": "gcp", "region": "us-central1", "cluster": {"public_access_cidrs": ["198.51.100.0/24"]},
+         "gpu_pools": [{"name": "l4", "accelerator": "l4", "max_size": 2}]},
+    ]))
+    assert [(c.cloud, c.region) for c in spec.cells] == [("aws", "us-east-1"), ("azure", "eastus"), ("gcp", "us-central1")]
+
+
+@pytest.mark.parametrize(
+    "cell,field",
+    [
+        ({"cloud": "azure", "region": "eastus", "cluster": {"system_pool": {"vm_size": "n1-standard-4"}}}, "cells[0].cluster.system_pool.vm_size"),
+        ({"cloud": "azure", "region": "us-east-1"}, "cells[0].region"),
+        ({"cloud": "gcp", "region": "eastus"}, "cells[0].region"),
+        ({"cloud": "gcp", "region": "us-central1", "cluster": {"system_pool": {"vm_size": "Standard_D4ds_v5"}}}, "cells[0].cluster.system_pool.vm_size"),
+        ({"cloud": "openstack", "region": "r1"}, "cells[0].cloud"),
+    ],
+    ids=["azure-cell-gcp-machine", "azure-cell-aws-region", "gcp-cell-azure-region", "gcp-cell-azure-key", "unknown-cloud"],
+)
+def test_a_cell_refuses_another_clouds_names_naming_the_field(cell, field):
+    base = {"name": "c1", "cluster": {"public_access_cidrs": ["198.51.100.0/24"]}}
+    merged = {**base, **cell, "cluster": {**base["cluster"], **cell.get("cluster", {})}}
+    issues = issues_of(minimal(cells=[merged], models=[]))
+    assert field in issues, issues
+
+
+def test_the_committed_json_schema_is_the_specs_own():
+    from pathlib import Path
+
+    committed = json.loads((Path(__file__).resolve().parents[2] / "stacks" / "platform.schema.json").read_text())
+    assert committed == json_schema(), "regenerate it: lepton-infra schema > stacks/platform.schema.json"
