@@ -216,7 +216,8 @@ class EksCluster(pulumi.ComponentResource):
             # Core add-ons are EKS managed add-ons below, not the unmanaged copies EKS would otherwise install.
             bootstrap_self_managed_addons=False,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, key_access, *cluster_attachments]),
+            # The cluster holds the workloads' state (secrets, volumes' claims): kept in protected environments.
+            opts=data_options(self, args.protected, depends_on=[log_group, key_access, *cluster_attachments]),
         )
         self.name = cluster.name
         for i, principal in enumerate(args.admin_principal_arns):

@@ -34,6 +34,7 @@ from lepton_infra.conventions import POOL_LABEL, stack_scoped_name
 from lepton_infra.spec import ComponentArgs, PulumiInput, SpecIssues, parse_model, public_endpoint_issue
 from lepton_infra.spec.azure import SYSTEM_POOL_NAME, AksClusterSpec, AzureNetworkSpec, AzureTags
 
+from .._resource_options import data_options
 from . import _roles
 
 TOKEN = "lepton:azure:AksCluster"
@@ -209,8 +210,10 @@ class AksCluster(pulumi.ComponentResource):
             sku={"name": "Base", "tier": spec.sku_tier},
             agent_pool_profiles=[system_pool_profile(spec, args.node_subnet_id)],
             tags=args.tags,
-            opts=pulumi.ResourceOptions(
-                parent=self,
+            # The cluster holds the workloads' state (secrets, volumes' claims): kept in protected environments.
+            opts=data_options(
+                self,
+                args.protected,
                 depends_on=[subnet_access],
                 # AKS's autoscaler owns the system pool's current size once the cluster exists.
                 ignore_changes=["agentPoolProfiles[0].count"],

@@ -84,7 +84,8 @@ def _container(args: ModelDeploymentArgs, artifact: str) -> dict[str, Any]:
         "DEVICE": "cuda",
         **args.env,
     }
-    model_uri = pulumi.Output.concat(args.model_uri_base, "/", artifact)
+    # One '/' between the zone and the artifact, whether the zone's URI ends in one (abfs://fs@account.../) or not.
+    model_uri = pulumi.Output.from_input(args.model_uri_base).apply(lambda base: f"{base.rstrip('/')}/{artifact}")
     return {
         "name": "server",
         "image": args.image,

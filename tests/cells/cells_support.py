@@ -44,13 +44,6 @@ PUBLIC_ACCESS_CIDRS = ["203.0.113.0/24"]
 CONTRACT_TAINT = Taint("nvidia.com/gpu", "present", "NoSchedule")
 
 
-def known_failure(observed, known, reason: str) -> None:
-    """An expected failure when what a test observed is exactly a known, reported bug; anything else still fails,
-    and once the bug is fixed the test passes."""
-    if observed == known:
-        pytest.xfail(reason)
-
-
 def platform_spec(cloud: str, protected: bool) -> PlatformSpec:
     """A one-cell platform on ``cloud``; unprotected, its API endpoint is public to PUBLIC_ACCESS_CIDRS only."""
     cluster = {} if protected else {"public_access_cidrs": PUBLIC_ACCESS_CIDRS}

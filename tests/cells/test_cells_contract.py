@@ -5,10 +5,9 @@ composition from the same GPU pool and model spec (cells_support.py), read throu
 
 from lepton_infra.conventions import Taint
 
-from cells_support import CONTRACT_TAINT, GPU_POOL, MODEL, PUBLIC_ACCESS_CIDRS, known_failure
+from cells_support import CONTRACT_TAINT, GPU_POOL, MODEL, PUBLIC_ACCESS_CIDRS
 
 # AKS taints every spot node with this itself (AKS docs, "Add an Azure Spot node pool"); the Azure pool declares it.
-AKS_SPOT_TAINT = Taint("kubernetes.azure.com/scalesetpriority", "spot", "NoSchedule")
 
 
 def model_pod(cell):
@@ -60,13 +59,6 @@ def test_the_models_pods_tolerate_every_taint_of_its_gpu_pool(cell, reader):
     (pool,) = reader.gpu_pools(cell.plan)
     taints, _ = reader.scheduling(pool)
     untolerated = {t for t in taints if not tolerates(tolerations, t)}
-    if cell.cloud == "azure":
-        known_failure(
-            untolerated,
-            {AKS_SPOT_TAINT},
-            "known bug: an AKS spot pool's nodes carry kubernetes.azure.com/scalesetpriority=spot:NoSchedule, which "
-            "model pods do not tolerate, so a model whose only pool is spot never schedules on Azure",
-        )
     assert untolerated == set()
 
 
@@ -124,15 +116,7 @@ def test_a_protected_cell_protects_and_retains_every_data_bearing_resource(prote
 def test_a_protected_cell_protects_and_retains_its_cluster(protected, reader):
     """docs/design.md, "Data safety", counts the cluster among the data-bearing resources."""
     cluster = protected.plan.one(reader.cluster_type)
-    kept = (cluster.protect, cluster.retain_on_delete)
-    if protected.cloud in ("aws", "azure"):
-        known_failure(
-            kept,
-            (False, False),
-            "known difference: only the GCP cell protects its cluster; the EKS and AKS clusters are neither "
-            "protected nor retained in a protected platform",
-        )
-    assert kept == (True, True)
+    assert (cluster.protect, cluster.retain_on_delete) == (True, True)
 
 
 def test_an_unprotected_cell_protects_nothing(unprotected, reader):

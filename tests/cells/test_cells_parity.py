@@ -14,7 +14,7 @@ import pytest
 from lepton_infra.testing import PlannedResource
 
 from cells_readers import READERS
-from cells_support import CLOUDS, CONTRACT_TAINT, MODEL, BuiltCell, built_cell, known_failure, model_objects
+from cells_support import CLOUDS, CONTRACT_TAINT, MODEL, BuiltCell, built_cell, model_objects
 
 PROTECTION = pytest.mark.parametrize("protected", [False, True], ids=["unprotected", "protected"])
 REFERENCE = "aws"
@@ -130,21 +130,6 @@ def test_one_model_spec_gives_the_same_kinds_and_names_of_objects_in_every_cell(
     assert found["azure"] == found["gcp"] == found[REFERENCE]
 
 
-def artifact_joined_once(objects: dict[str, dict]) -> dict[str, dict]:
-    """``objects`` with '<models zone>//' read as '<models zone>/': the known Azure difference, for known_failure."""
-    return {
-        name: {**o, "inputs": _replaced(o["inputs"], f"{MODELS_ZONE}//", f"{MODELS_ZONE}/")} for name, o in objects.items()
-    }
-
-
-def _replaced(value: Any, old: str, new: str) -> Any:
-    if isinstance(value, dict):
-        return {k: _replaced(v, old, new) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_replaced(v, old, new) for v in value]
-    return value.replace(old, new) if isinstance(value, str) else value
-
-
 @PROTECTION
 @pytest.mark.parametrize("cloud", OTHERS)
 @pytest.mark.parametrize("kind", MODEL_KINDS)
@@ -152,11 +137,4 @@ def test_one_model_spec_gives_the_same_objects_in_every_cell_but_the_identity_bi
     reference = cell_neutral_objects(REFERENCE, protected, kind)
     objects = cell_neutral_objects(cloud, protected, kind)
     assert reference, f"the {REFERENCE} cell declares no {kind} for the model"
-    if (cloud, kind) == ("azure", "Deployment") and objects != reference:
-        known_failure(
-            artifact_joined_once(objects),
-            reference,
-            "known bug: the Azure models_uri ends in '/' and ModelDeployment joins it to the artifact with another, "
-            "so MODEL_URI reads abfs://models@<account>.dfs.core.windows.net//classifier/v1/model.pt",
-        )
     assert objects == reference
