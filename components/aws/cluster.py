@@ -23,13 +23,12 @@ from pydantic import Field, model_validator
 
 from lepton_infra.conventions import stack_scoped_name
 from lepton_infra.spec import (
+    ClusterArgs,
     ClusterSpec,
-    ComponentArgs,
     DnsLabel,
     PulumiInput,
     SpecIssues,
     parse_model,
-    public_endpoint_issue,
 )
 
 from .._resource_options import data_options
@@ -53,7 +52,7 @@ SYSTEM_POOL_LABELS = {"lepton.ai/pool": "system"}
 ECR_PULL_ONLY_POLICY = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly"
 
 
-class EksClusterArgs(ComponentArgs):
+class EksClusterArgs(ClusterArgs):
     name: DnsLabel | None = Field(
         None,
         description="Physical cluster name (also names its IAM roles and log group). Defaults to <stack>-<resource "
@@ -86,16 +85,6 @@ class EksClusterArgs(ComponentArgs):
             if issues:
                 raise SpecIssues(issues)
         return data
-
-    @property
-    def private_endpoint(self) -> bool:
-        return self.spec.endpoint_is_private(self.protected)
-
-    @model_validator(mode="after")
-    def _public_endpoint_is_scoped(self) -> "EksClusterArgs":
-        if problem := public_endpoint_issue(self.private_endpoint, self.spec.public_access_cidrs):
-            raise SpecIssues([(("spec", "public_access_cidrs"), problem)])
-        return self
 
 
 def kubeconfig(name: str, region: str, endpoint: str, ca_data: str) -> str:

@@ -28,10 +28,10 @@ import pulumi_azure_native.containerservice as containerservice
 import pulumi_azure_native.managedidentity as managedidentity
 import pulumi_kubernetes as k8s
 import yaml
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from lepton_infra.conventions import POOL_LABEL, stack_scoped_name
-from lepton_infra.spec import ComponentArgs, PulumiInput, SpecIssues, parse_model, public_endpoint_issue
+from lepton_infra.spec import ClusterArgs, PulumiInput, parse_model
 from lepton_infra.spec.azure import SYSTEM_POOL_NAME, AksClusterSpec, AzureNetworkSpec, AzureTags
 
 from .._resource_options import data_options
@@ -47,7 +47,7 @@ AKS_AAD_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 OPEN_TO_INTERNET = "0.0.0.0/0"
 
 
-class AksClusterArgs(ComponentArgs):
+class AksClusterArgs(ClusterArgs):
     name: str | None = Field(
         None,
         pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$",
@@ -57,18 +57,7 @@ class AksClusterArgs(ComponentArgs):
     network: AzureNetworkSpec = Field(default_factory=AzureNetworkSpec, description="Pod and service ranges.")
     resource_group_name: PulumiInput
     node_subnet_id: PulumiInput = Field(description="The subnet the nodes join (Network.node_subnet_id).")
-    protected: bool = Field(False, description="Protected environment: the API server is private unless spec says.")
     tags: AzureTags = Field(default_factory=dict)
-
-    @property
-    def private_endpoint(self) -> bool:
-        return self.spec.endpoint_is_private(self.protected)
-
-    @model_validator(mode="after")
-    def _public_endpoint_is_scoped(self) -> "AksClusterArgs":
-        if problem := public_endpoint_issue(self.private_endpoint, self.spec.public_access_cidrs):
-            raise SpecIssues([(("spec", "public_access_cidrs"), problem)])
-        return self
 
 
 def api_server_access(private: bool, public_access_cidrs: list[str]) -> dict[str, Any]:

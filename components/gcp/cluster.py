@@ -22,10 +22,10 @@ import pulumi_gcp.container as container
 import pulumi_gcp.projects as projects
 import pulumi_gcp.serviceaccount as serviceaccount
 import pulumi_kubernetes as k8s
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from lepton_infra.conventions import POOL_LABEL
-from lepton_infra.spec import ComponentArgs, PulumiInput, SpecIssues, parse_model, public_endpoint_issue
+from lepton_infra.spec import ClusterArgs, PulumiInput, parse_model
 from lepton_infra.spec.gcp import GcpLabels, GkeClusterSpec
 
 from .._resource_options import data_options
@@ -46,7 +46,7 @@ _AUTH_PLUGIN_HINT = (
 )
 
 
-class GkeClusterArgs(ComponentArgs):
+class GkeClusterArgs(ClusterArgs):
     name: str | None = Field(
         None,
         pattern=rf"^[a-z]([-a-z0-9]{{0,{CLUSTER_NAME_MAX - 2}}}[a-z0-9])?$",
@@ -61,16 +61,6 @@ class GkeClusterArgs(ComponentArgs):
     pods_range_name: str = PODS_RANGE
     services_range_name: str = SERVICES_RANGE
     labels: GcpLabels = Field(default_factory=dict)
-
-    @property
-    def private_endpoint(self) -> bool:
-        return self.spec.endpoint_is_private(self.protected)
-
-    @model_validator(mode="after")
-    def _public_endpoint_is_scoped(self) -> "GkeClusterArgs":
-        if problem := public_endpoint_issue(self.private_endpoint, self.spec.public_access_cidrs):
-            raise SpecIssues([(("spec", "public_access_cidrs"), problem)])
-        return self
 
 
 def kubeconfig(name: str, endpoint: str, ca_data: str) -> str:

@@ -8,15 +8,13 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from .common import (
-    DEFAULT_KUBERNETES_VERSION,
-    KUBERNETES_VERSIONS,
     CellBase,
     Cidr,
+    ClusterEndpointSpec,
     DataLakeZonesSpec,
+    NodeScaling,
     SpecIssues,
     Strict,
-    NodeScaling,
-    public_endpoint_issue,
 )
 
 ControlPlaneLog = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -46,24 +44,11 @@ class EksSystemPoolSpec(NodeScaling):
     disk_size_gb: int = Field(50, ge=20, le=16384)
 
 
-class EksClusterSpec(Strict):
-    kubernetes_version: Literal[KUBERNETES_VERSIONS] = DEFAULT_KUBERNETES_VERSION  # type: ignore[valid-type]
-    private_endpoint: bool | None = Field(
-        None, description="API server reachable only from the VPC. Defaults to true in protected environments."
-    )
-    public_access_cidrs: list[Cidr] = Field(
-        default_factory=list,
-        description="Where the public endpoint may be reached from; required when the endpoint is public "
-        "(0.0.0.0/0 is the explicit opt-out that opens it to the internet).",
-    )
+class EksClusterSpec(ClusterEndpointSpec):
     control_plane_logs: list[ControlPlaneLog] = Field(
         default_factory=lambda: ["api", "audit", "authenticator", "controllerManager", "scheduler"]
     )
     system_pool: EksSystemPoolSpec = Field(default_factory=EksSystemPoolSpec)
-
-    def endpoint_is_private(self, protected: bool) -> bool:
-        """``private_endpoint`` when set; otherwise private exactly in protected environments."""
-        return protected if self.private_endpoint is None else self.private_endpoint
 
 
 class BackupSpec(Strict):
@@ -92,11 +77,6 @@ class AwsCellSpec(CellBase):
             raise SpecIssues([(("data_lake", "backup", "region"), f"must differ from the cell's region {self.region!r}")])
         return self
 
-    def platform_issues(self, protected: bool, serves_models: bool) -> list[tuple[tuple[str | int, ...], str]]:
-        issues = super().platform_issues(protected, serves_models)
-        if problem := public_endpoint_issue(self.cluster.endpoint_is_private(protected), self.cluster.public_access_cidrs):
-            issues.append((("cluster", "public_access_cidrs"), problem))
-        return issues
 
 
 # The names these had in lepton-infra 0.1, when AWS was the only cloud.

@@ -14,15 +14,13 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from .common import (
-    DEFAULT_KUBERNETES_VERSION,
-    KUBERNETES_VERSIONS,
     CellBase,
     Cidr,
+    ClusterEndpointSpec,
     DataLakeZonesSpec,
     NodeScaling,
     SpecIssues,
     Strict,
-    public_endpoint_issue,
 )
 
 # Azure region names are lowercase letters and digits, no separators (`az account list-locations --query [].name`):
@@ -156,16 +154,7 @@ class AksSystemPoolSpec(NodeScaling):
     disk_size_gb: int = Field(128, ge=30, le=2048)
 
 
-class AksClusterSpec(Strict):
-    kubernetes_version: Literal[KUBERNETES_VERSIONS] = DEFAULT_KUBERNETES_VERSION  # type: ignore[valid-type]
-    private_endpoint: bool | None = Field(
-        None, description="A private cluster (API server only inside the VNet). Defaults to true in protected environments."
-    )
-    public_access_cidrs: list[Cidr] = Field(
-        default_factory=list,
-        description="API server authorized IP ranges; required when the API server is public "
-        "(0.0.0.0/0 is the explicit opt-out that opens it to the internet).",
-    )
+class AksClusterSpec(ClusterEndpointSpec):
     admin_group_object_ids: list[str] = Field(
         default_factory=list,
         description="Entra ID groups that are cluster admins. Empty: the deploying identity is made cluster admin.",
@@ -195,10 +184,6 @@ class AksClusterSpec(Strict):
         if bad:
             raise SpecIssues([(("admin_group_object_ids", i), "must be an Entra object id (a GUID)") for i in bad])
         return self
-
-    def endpoint_is_private(self, protected: bool) -> bool:
-        """``private_endpoint`` when set; otherwise private exactly in protected environments."""
-        return protected if self.private_endpoint is None else self.private_endpoint
 
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
@@ -255,11 +240,6 @@ class AzureCellSpec(CellBase):
             raise SpecIssues(issues)
         return self
 
-    def platform_issues(self, protected: bool, serves_models: bool) -> list[tuple[tuple[str | int, ...], str]]:
-        issues = super().platform_issues(protected, serves_models)
-        if problem := public_endpoint_issue(self.cluster.endpoint_is_private(protected), self.cluster.public_access_cidrs):
-            issues.append((("cluster", "public_access_cidrs"), problem))
-        return issues
 
 
 SYSTEM_POOL_NAME = "system"

@@ -257,6 +257,28 @@ class LifecycleSpec(Strict):
         return self
 
 
+class ClusterEndpointSpec(Strict):
+    """What every cloud's cluster spec shares: its Kubernetes version and who may reach its API server.
+
+    One rule on every cloud: private in protected environments unless the spec says otherwise, and a public endpoint
+    must name the CIDRs that may reach it (EKS and AKS read an empty list as "everyone"; GKE's authorized networks).
+    """
+
+    kubernetes_version: Literal[KUBERNETES_VERSIONS] = DEFAULT_KUBERNETES_VERSION  # type: ignore[valid-type]
+    private_endpoint: bool | None = Field(
+        None, description="API server reachable only from the cell's network. Defaults to true in protected environments."
+    )
+    public_access_cidrs: list[Cidr] = Field(
+        default_factory=list,
+        description="Who may reach a public API server (EKS public access CIDRs, AKS authorized IP ranges, GKE master "
+        "authorized networks); required when it is public (0.0.0.0/0 is the explicit opt-out that opens it to all).",
+    )
+
+    def endpoint_is_private(self, protected: bool) -> bool:
+        """``private_endpoint`` when set; otherwise private exactly in protected environments."""
+        return protected if self.private_endpoint is None else self.private_endpoint
+
+
 class DataLakeZonesSpec(Strict):
     """What every cloud's lake shares: its zones (a bucket / filesystem each) and when data moves to colder tiers."""
 
@@ -340,10 +362,14 @@ class CellBase(Strict):
 
     def platform_issues(self, protected: bool, serves_models: bool) -> list[tuple[tuple[str | int, ...], str]]:
         """Problems only the platform can see (paths relative to the cell): a cloud adds its own to these."""
+        issues: list[tuple[tuple[str | int, ...], str]] = []
         zones = self.data_lake.zones  # type: ignore[attr-defined]  (every cloud's cell has a data_lake)
         if serves_models and MODELS_ZONE not in zones:
-            return [(("data_lake", "zones"), f"models are served from the {MODELS_ZONE!r} zone; add it")]
-        return []
+            issues.append((("data_lake", "zones"), f"models are served from the {MODELS_ZONE!r} zone; add it"))
+        cluster: ClusterEndpointSpec = self.cluster  # type: ignore[attr-defined]  (and a cluster)
+        if problem := public_endpoint_issue(cluster.endpoint_is_private(protected), cluster.public_access_cidrs):
+            issues.append((("cluster", "public_access_cidrs"), problem))
+        return issues
 
 
 # --------------------------------------------------------------------------------------------------- models
@@ -420,7 +446,25 @@ class ComponentArgs(Validated):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
 
+class ClusterArgs(ComponentArgs):
+    """Base of every cloud's cluster component args: the endpoint rule checked once, for all of them."""
+
+    protected: bool = Field(False, description="Protected environment: the API server is private unless the spec says.")
+
+    @property
+    def private_endpoint(self) -> bool:
+        return self.spec.endpoint_is_private(self.protected)  # type: ignore[attr-defined]  (each has its spec)
+
+    @model_validator(mode="after")
+    def _public_endpoint_is_scoped(self) -> "ClusterArgs":
+        if problem := public_endpoint_issue(self.private_endpoint, self.spec.public_access_cidrs):  # type: ignore[attr-defined]
+            raise SpecIssues([(("spec", "public_access_cidrs"), problem)])
+        return self
+
+
 __all__ = [
+    "ClusterArgs",
+    "ClusterEndpointSpec",
     "AcceleratorName",
     "CONFIG_KEY",
     "CONFIG_NAMESPACE",

@@ -13,15 +13,13 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from .common import (
-    DEFAULT_KUBERNETES_VERSION,
-    KUBERNETES_VERSIONS,
     CellBase,
     Cidr,
+    ClusterEndpointSpec,
     DataLakeZonesSpec,
     NodeScaling,
     SpecIssues,
     Strict,
-    public_endpoint_issue,
 )
 
 # us-central1, europe-west4, northamerica-northeast2: no dash before the number (AWS writes us-east-1).
@@ -91,18 +89,7 @@ class GkeSystemPoolSpec(NodeScaling):
     disk_size_gb: int = Field(50, ge=20, le=16384)
 
 
-class GkeClusterSpec(Strict):
-    kubernetes_version: Literal[KUBERNETES_VERSIONS] = DEFAULT_KUBERNETES_VERSION  # type: ignore[valid-type]
-    private_endpoint: bool | None = Field(
-        None,
-        description="The control plane answers on its internal endpoint only. Defaults to true in protected environments.",
-    )
-    public_access_cidrs: list[Cidr] = Field(
-        default_factory=list,
-        description="Master authorized networks: who may reach the control plane. Required when the endpoint is "
-        "public (0.0.0.0/0 is the explicit opt-out that opens it to the internet); with a private endpoint, the "
-        "internal networks (VPN, bastion) allowed to reach it.",
-    )
+class GkeClusterSpec(ClusterEndpointSpec):
     release_channel: ReleaseChannel = Field("REGULAR", description="How GKE upgrades the cluster and its nodes.")
     node_zones: list[str] = Field(
         default_factory=list,
@@ -110,10 +97,6 @@ class GkeClusterSpec(Strict):
         "your GPUs (not every zone of a region has every accelerator).",
     )
     system_pool: GkeSystemPoolSpec = Field(default_factory=GkeSystemPoolSpec)
-
-    def endpoint_is_private(self, protected: bool) -> bool:
-        """``private_endpoint`` when set; otherwise private exactly in protected environments."""
-        return protected if self.private_endpoint is None else self.private_endpoint
 
 
 class GcsDataLakeSpec(DataLakeZonesSpec):
@@ -150,11 +133,6 @@ class GcpCellSpec(CellBase):
             raise SpecIssues(issues)
         return self
 
-    def platform_issues(self, protected: bool, serves_models: bool) -> list[tuple[tuple[str | int, ...], str]]:
-        issues = super().platform_issues(protected, serves_models)
-        if problem := public_endpoint_issue(self.cluster.endpoint_is_private(protected), self.cluster.public_access_cidrs):
-            issues.append((("cluster", "public_access_cidrs"), problem))
-        return issues
 
 
 __all__ = [
