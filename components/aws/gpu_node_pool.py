@@ -15,7 +15,7 @@ from pydantic import Field
 
 from lepton_infra import catalog
 from lepton_infra.conventions import GPU_RESOURCE, GPU_TAINT, gpu_node_labels
-from lepton_infra.spec import ComponentArgs, GpuPoolSpec, PulumiInput, SpecError, parse_model
+from lepton_infra.spec import ComponentArgs, GpuPoolSpec, PulumiInput, parse_model
 
 from .cluster import EksCluster
 from .node_template import node_launch_template
@@ -58,14 +58,6 @@ def autoscaler_tags(cluster_name: str, pool: GpuPoolSpec) -> dict[str, str]:
     return {f"{AUTOSCALER_TAG_PREFIX}/enabled": "true", f"{AUTOSCALER_TAG_PREFIX}/{cluster_name}": "owned", **node_template_tags(pool)}
 
 
-def _check_offered(pool: GpuPoolSpec) -> None:
-    try:
-        catalog.check_offered(pool.accelerator, "aws", pool.gpus_per_node)
-    except catalog.CatalogError as exc:
-        field = "accelerator" if not catalog.accelerator(pool.accelerator).offered_on("aws") else "gpus_per_node"
-        raise SpecError([(f"pool.{field}", str(exc))], "GpuNodePoolArgs") from None
-
-
 class GpuNodePool(pulumi.ComponentResource):
     """An EKS managed node group of one catalog machine type with the contract's taint and labels."""
 
@@ -76,7 +68,7 @@ class GpuNodePool(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GpuNodePoolArgs | dict, opts: pulumi.ResourceOptions | None = None):
         args = parse_model(GpuNodePoolArgs, args)
-        _check_offered(args.pool)
+        args.pool.require_offered_on("aws")
         super().__init__("lepton:aws:GpuNodePool", name, None, opts)
         pool = args.pool
         self.instance_type = catalog.machine_type(pool.accelerator, "aws", pool.gpus_per_node)

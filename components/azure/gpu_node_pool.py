@@ -22,7 +22,7 @@ from pydantic import Field, model_validator
 
 from lepton_infra import catalog
 from lepton_infra.conventions import AKS_SPOT_TAINT, GPU_TAINT, Taint, gpu_node_labels
-from lepton_infra.spec import ComponentArgs, GpuPoolSpec, PulumiInput, SpecError, SpecIssues, parse_model
+from lepton_infra.spec import ComponentArgs, GpuPoolSpec, PulumiInput, SpecIssues, parse_model
 from lepton_infra.spec.azure import AzureTags, aks_pool_name, aks_pool_name_issue
 
 TOKEN = "lepton:azure:GpuNodePool"
@@ -62,14 +62,6 @@ def capacity_settings(pool: GpuPoolSpec) -> dict:
     return {"scale_set_priority": "Spot", "scale_set_eviction_policy": "Delete", "spot_max_price": SPOT_MAX_PRICE}
 
 
-def _check_offered(pool: GpuPoolSpec) -> None:
-    try:
-        catalog.check_offered(pool.accelerator, "azure", pool.gpus_per_node)
-    except catalog.CatalogError as exc:
-        field = "accelerator" if not catalog.accelerator(pool.accelerator).offered_on("azure") else "gpus_per_node"
-        raise SpecError([(f"pool.{field}", str(exc))], "GpuNodePoolArgs") from None
-
-
 class GpuNodePool(pulumi.ComponentResource):
     """An AKS user agent pool of one catalog VM size with the contract's taint and labels."""
 
@@ -80,7 +72,7 @@ class GpuNodePool(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GpuNodePoolArgs | dict, opts: pulumi.ResourceOptions | None = None):
         args = parse_model(GpuNodePoolArgs, args)
-        _check_offered(args.pool)
+        args.pool.require_offered_on("azure")
         super().__init__(TOKEN, name, None, opts)
         pool = args.pool
         self.vm_size = catalog.machine_type(pool.accelerator, "azure", pool.gpus_per_node)

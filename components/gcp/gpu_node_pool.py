@@ -19,7 +19,7 @@ from pydantic import Field
 
 from lepton_infra import catalog
 from lepton_infra.conventions import GPU_TAINT, eks_taint_effect, gpu_node_labels
-from lepton_infra.spec import ComponentArgs, GpuPoolSpec, SpecError, parse_model
+from lepton_infra.spec import ComponentArgs, GpuPoolSpec, parse_model
 from lepton_infra.spec.gcp import GcpLabels, GpuDriverVersion
 
 from . import _nodes
@@ -40,14 +40,6 @@ class GpuNodePoolArgs(ComponentArgs):
     labels: GcpLabels = Field(default_factory=dict)
 
 
-def _check_offered(pool: GpuPoolSpec) -> None:
-    try:
-        catalog.check_offered(pool.accelerator, "gcp", pool.gpus_per_node)
-    except catalog.CatalogError as exc:
-        field = "accelerator" if not catalog.accelerator(pool.accelerator).offered_on("gcp") else "gpus_per_node"
-        raise SpecError([(f"pool.{field}", str(exc))], "GpuNodePoolArgs") from None
-
-
 def gke_taint() -> dict[str, str]:
     """The contract's taint as the GKE API spells it (NO_SCHEDULE, as EKS does)."""
     return {"key": GPU_TAINT.key, "value": GPU_TAINT.value, "effect": eks_taint_effect(GPU_TAINT.effect)}
@@ -63,7 +55,7 @@ class GpuNodePool(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GpuNodePoolArgs | dict, opts: pulumi.ResourceOptions | None = None):
         args = parse_model(GpuNodePoolArgs, args)
-        _check_offered(args.pool)
+        args.pool.require_offered_on("gcp")
         super().__init__(TOKEN, name, None, opts)
         pool = args.pool
         self.machine = catalog.machine_type(pool.accelerator, "gcp", pool.gpus_per_node)

@@ -236,6 +236,20 @@ class GpuPoolSpec(NodeScaling):
     capacity: Capacity = "on-demand"
     disk_size_gb: int = Field(200, ge=50, le=16384, description="Root volume: images and model caches live here.")
 
+    def offer_issue(self, cloud: str) -> tuple[str, str] | None:
+        """(field, message) when ``cloud`` lacks this accelerator or this GPU count; the message names what would work."""
+        try:
+            catalog.check_offered(self.accelerator, cloud, self.gpus_per_node)  # type: ignore[arg-type]
+        except catalog.CatalogError as exc:
+            offered = catalog.accelerator(self.accelerator).offered_on(cloud)  # type: ignore[arg-type]
+            return ("gpus_per_node" if offered else "accelerator"), str(exc)
+        return None
+
+    def require_offered_on(self, cloud: str, source: str = "GpuNodePoolArgs") -> None:
+        """A SpecError at ``pool.<field>`` when ``cloud`` cannot give this pool its machines."""
+        if issue := self.offer_issue(cloud):
+            raise SpecError([(f"pool.{issue[0]}", issue[1])], source)
+
 
 class LifecycleSpec(Strict):
     infrequent_access_after_days: int = Field(30, ge=30, description="S3 requires >= 30 days before STANDARD_IA.")
@@ -346,12 +360,8 @@ class CellBase(Strict):
         for i, pool in enumerate(self.gpu_pools):
             if names.count(pool.name) > 1:
                 issues.append((("gpu_pools", i, "name"), f"pool name {pool.name!r} is used more than once"))
-            try:
-                catalog.check_offered(pool.accelerator, self.cloud, pool.gpus_per_node)  # type: ignore[attr-defined]
-            except catalog.CatalogError as exc:
-                offered = catalog.accelerator(pool.accelerator).offered_on(self.cloud)  # type: ignore[attr-defined]
-                field = "gpus_per_node" if offered else "accelerator"
-                issues.append((("gpu_pools", i, field), str(exc)))
+            if issue := pool.offer_issue(self.cloud):  # type: ignore[attr-defined]  (each cloud's cell names it)
+                issues.append((("gpu_pools", i, issue[0]), issue[1]))
         if issues:
             raise SpecIssues(issues)
         return self
