@@ -6,6 +6,7 @@ import pytest
 from lepton_infra.spec import SpecError, parse_platform_spec
 
 from mesh_support import in_cell, plan_of, prod, prod_spec
+from stack_support import planned_stack
 
 DR = "kubernetes:networking.istio.io/v1:DestinationRule"
 MODEL = "lepton:kubernetes:ModelDeployment"
@@ -47,10 +48,16 @@ def test_a_model_placed_in_two_cells_is_served_there_only_with_failover():
     assert not [r for r in in_cell(plan, "azure-eus2") if r.type == DR]
 
 
-def test_a_model_placed_in_one_cell_has_no_failover():
+def test_a_model_placed_in_one_cell_is_served_there_only():
     spec = parse_platform_spec({**prod_spec(), "models": [{**prod_spec()["models"][0], "cells": ["azure-eus2"]}]})
     assert [c.name for c in spec.cells if spec.models_for(c)] == ["azure-eus2"]
     assert spec.cells_of(spec.models[0]) == ["azure-eus2"]
+
+
+def test_a_model_served_in_one_cell_has_no_failover():
+    dev = planned_stack("dev")
+    [rule] = dev.of_type(DR)
+    assert rule.inputs["spec"]["trafficPolicy"] == {"tls": {"mode": "ISTIO_MUTUAL"}}
 
 
 @pytest.mark.parametrize(
