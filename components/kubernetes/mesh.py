@@ -4,10 +4,10 @@ Installed from Istio's Helm charts (docs/design.md, "Mesh"). In a stack of sever
 (multi-primary on different networks, istio.io/latest/docs/setup/install/multicluster/multi-primary_multi-network/):
 given ``multi_cluster``, istiod signs with the cluster's intermediate of the mesh's root CA (secret ``cacerts``), an
 east-west gateway exposes the cluster's services to the other networks, and a reader ServiceAccount lets the other
-cells' istiods watch this cluster (their remote secrets, :func:`remote_secret`, carry its token). The CNI node agent replaces the ``istio-init`` container,
-which needs NET_ADMIN/NET_RAW; without it no meshed pod passes the ``baseline`` or ``restricted`` Pod Security
-Standard (https://istio.io/latest/docs/setup/additional-setup/pod-security-admission/), and model pods run
-``restricted``. istiod already carries the multi-cluster identity (mesh ID, cluster name, network) so joining
+cells' istiods watch this cluster (their remote secrets, :func:`remote_secret`, carry its token).
+The CNI node agent replaces the ``istio-init`` container, which needs NET_ADMIN/NET_RAW; without it no meshed pod
+passes the ``baseline`` or ``restricted`` Pod Security Standard
+(https://istio.io/latest/docs/setup/additional-setup/pod-security-admission/), and model pods run ``restricted``. istiod already carries the multi-cluster identity (mesh ID, cluster name, network) so joining
 more cells later changes values, not the release.
 """
 
@@ -42,7 +42,8 @@ READER = "lepton-istio-reader"  # not istio-reader-*: those names belong to the 
 MULTICLUSTER_LABEL = "istio/multiCluster"  # istiod watches secrets labelled so for remote clusters' kubeconfigs
 CLUSTER_ANNOTATION = "networking.istio.io/cluster"
 # What istiod reads in a remote cluster: the rules of the istiod chart's reader ClusterRole (istio-discovery
-# templates/reader-clusterrole.yaml, Istio 1.28), which istioctl create-remote-secret's account is bound to.
+# templates/reader-clusterrole.yaml, Istio 1.28), which istioctl create-remote-secret's account is bound to. That
+# template is not vendored in tests/upstream (only the charts' values.yaml are): re-check it when Istio is bumped.
 READER_RULES = [
     {
         "api_groups": ["config.istio.io", "security.istio.io", "networking.istio.io", "authentication.istio.io",
@@ -138,7 +139,9 @@ def ingress_gateway_values(args: IstioMeshArgs) -> dict[str, Any]:
 def eastwest_gateway_values(args: IstioMeshArgs) -> dict[str, Any]:
     """gateway chart values of the east-west gateway, as Istio's multicluster docs install it with Helm
     (``--set name=istio-eastwestgateway --set networkGateway=<network>``): the chart then serves the network's
-    cross-network port 15443; always behind an internal load balancer (the cells' networks are peered, not public)."""
+    cross-network port 15443 (values.yaml: "If specified, the gateway will act as a network gateway for the given
+    network"). Always behind an internal load balancer: cells reach each other over private connectivity between
+    their networks (VPN, interconnect), which this library does not create."""
     return {
         "name": EASTWEST_GATEWAY,
         "networkGateway": args.network,
