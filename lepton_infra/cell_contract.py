@@ -76,3 +76,8 @@ class CellFoundation:
     bind_model_reader: Callable[[str, str], IdentityBinding]
     capabilities: Capabilities
     ready: list[pulumi.Resource]  # what the in-cluster layer waits for (cluster, node pools, autoscaler)
+    # The cluster's API server (https://...) and its CA bundle (base64 PEM, as kubeconfig's certificate-authority-data):
+    # what another cell's istiod needs to watch this cluster with a reader token (docs/design.md, "Mesh"). None where a
+    # foundation cannot tell; a stack of several cells then refuses such a cell.
+    api_endpoint: pulumi.Output[str] | None = None
+    certificate_authority: pulumi.Output[str] | None = None

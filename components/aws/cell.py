@@ -120,4 +120,6 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         capabilities=CAPABILITIES,
         # Models need GPU nodes, which only the autoscaler brings (pools scale from min_size, 0 in dev).
         ready=[cluster, *pools, autoscaler],
+        api_endpoint=cluster.endpoint,  # EKS DescribeCluster's endpoint: https://<id>.<region>.eks.amazonaws.com
+        certificate_authority=cluster.certificate_authority_data,  # certificateAuthority.data: base64 PEM
     )

@@ -123,4 +123,6 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         capabilities=CAPABILITIES,
         # AKS scales the GPU pools itself (no autoscaler to install); pods need the pull grant before they start.
         ready=[cluster, *pools, kubelet_pull],
+        api_endpoint=cluster.api_endpoint,  # the server of AKS's user credentials (the private FQDN when private)
+        certificate_authority=cluster.certificate_authority,
     )

@@ -105,6 +105,12 @@ def system_pool_profile(spec: AksClusterSpec, subnet_id: pulumi.Input[str]) -> d
     }
 
 
+def api_server(user_kubeconfig_b64: str) -> tuple[str, str]:
+    """(server URL, base64 PEM CA) of the cluster AKS's user credentials name (the kubeconfig's only cluster)."""
+    (cluster,) = yaml.safe_load(base64.b64decode(user_kubeconfig_b64))["clusters"]
+    return cluster["cluster"]["server"], cluster["cluster"]["certificate-authority-data"]
+
+
 def kubeconfig(user_kubeconfig_b64: str) -> str:
     """A JSON kubeconfig for the cluster AKS's user credentials name, authenticating with the Azure CLI's session.
 
@@ -144,6 +150,8 @@ class AksCluster(pulumi.ComponentResource):
     name: pulumi.Output[str]
     cluster_id: pulumi.Output[str]
     fqdn: pulumi.Output[str]
+    api_endpoint: pulumi.Output[str]
+    certificate_authority: pulumi.Output[str]
     oidc_issuer_url: pulumi.Output[str]
     kubelet_object_id: pulumi.Output[str]
     node_resource_group: pulumi.Output[str]
@@ -236,6 +244,9 @@ class AksCluster(pulumi.ComponentResource):
         self.node_resource_group = cluster.node_resource_group
         self.control_plane_principal_id = control_plane.principal_id
         self.kubeconfig = pulumi.Output.secret(credentials.kubeconfigs.apply(lambda k: kubeconfig(k[0].value)))
+        server = credentials.kubeconfigs.apply(lambda k: api_server(k[0].value))
+        self.api_endpoint = server.apply(lambda s: s[0])
+        self.certificate_authority = server.apply(lambda s: s[1])
         self.provider = k8s.Provider(
             f"{name}-k8s", kubeconfig=self.kubeconfig, opts=pulumi.ResourceOptions(parent=self, depends_on=admins)
         )
@@ -244,6 +255,7 @@ class AksCluster(pulumi.ComponentResource):
                 "name": self.name,
                 "cluster_id": self.cluster_id,
                 "fqdn": self.fqdn,
+                "api_endpoint": self.api_endpoint,
                 "oidc_issuer_url": self.oidc_issuer_url,
                 "kubelet_object_id": self.kubelet_object_id,
                 "node_resource_group": self.node_resource_group,

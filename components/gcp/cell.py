@@ -107,4 +107,6 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         capabilities=CAPABILITIES,
         # GKE's own autoscaler brings GPU nodes; the pools (and the cluster's system pool) are what to wait for.
         ready=[cluster, *pools],
+        api_endpoint=cluster.api_endpoint,
+        certificate_authority=cluster.certificate_authority,
     )

@@ -107,6 +107,8 @@ class GkeCluster(pulumi.ComponentResource):
     cluster_id: pulumi.Output[str]
     location: pulumi.Output[str]
     endpoint: pulumi.Output[str]
+    api_endpoint: pulumi.Output[str]
+    certificate_authority: pulumi.Output[str]
     workload_pool: pulumi.Output[str]
     node_service_account_email: pulumi.Output[str]
     kms_key_id: pulumi.Output[str]
@@ -206,6 +208,9 @@ class GkeCluster(pulumi.ComponentResource):
         self.cluster_id = cluster.id
         self.location = cluster.location
         self.endpoint = cluster.endpoint
+        # The GKE API's endpoint is an IP address; masterAuth.clusterCaCertificate is base64 PEM (kubeconfig's form).
+        self.api_endpoint = pulumi.Output.concat("https://", cluster.endpoint)
+        self.certificate_authority = cluster.master_auth.cluster_ca_certificate
         self.node_service_account_email = nodes_account.email
         self.kms_key_id = key.id
         self.system_pool = system
@@ -221,6 +226,7 @@ class GkeCluster(pulumi.ComponentResource):
                 "cluster_id": self.cluster_id,
                 "location": self.location,
                 "endpoint": self.endpoint,
+                "api_endpoint": self.api_endpoint,
                 "workload_pool": self.workload_pool,
                 "node_service_account_email": self.node_service_account_email,
                 "kms_key_id": self.kms_key_id,

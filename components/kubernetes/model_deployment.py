@@ -62,6 +62,25 @@ class ModelDeploymentArgs(ComponentArgs):
     env: dict[str, EnvValue] = Field(
         default_factory=dict, description="Extra container environment (text, or an Output of it), e.g. AWS_REGION."
     )
+    failover: bool = Field(
+        False,
+        description="The model is served in several cells of one mesh: prefer the caller's locality and fail over to "
+        "the other cells' endpoints when the local ones fail (outlier detection ejects them).",
+    )
+
+
+# Istio's "Locality failover" task (istio.io/latest/docs/tasks/traffic-management/locality-load-balancing/failover/):
+# locality load balancing needs outlier detection, which ejects failing local endpoints so traffic moves to the next
+# locality (another zone, then another region: here another cell through its east-west gateway).
+FAILOVER_POLICY = {
+    "loadBalancer": {"localityLbSetting": {"enabled": True}},
+    "outlierDetection": {"consecutive5xxErrors": 5, "interval": "10s", "baseEjectionTime": "30s", "maxEjectionPercent": 100},
+}
+
+
+def traffic_policy(failover: bool) -> dict[str, Any]:
+    """The DestinationRule's trafficPolicy: mesh mTLS, and with ``failover`` locality-aware failover across cells."""
+    return {"tls": {"mode": "ISTIO_MUTUAL"}, **(FAILOVER_POLICY if failover else {})}
 
 
 def _probe(path: str, period: int, failure_threshold: int) -> dict[str, Any]:
@@ -269,7 +288,7 @@ class ModelDeployment(pulumi.ComponentResource):
             "DestinationRule",
             {
                 "host": host,
-                "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}},
+                "trafficPolicy": traffic_policy(args.failover),
                 "subsets": [{"name": v, "labels": {"version": v}} for v, _, _ in versions],
             },
             routed,

@@ -15,7 +15,8 @@ import pulumi
 
 from ..cell_contract import CellFoundation
 from ..components.kubernetes.gpu_runtime import NvidiaGpuRuntime
-from ..components.kubernetes.mesh import IstioMesh
+from ..components.kubernetes.mesh import IstioMesh, MeshMember
+from ..components.kubernetes.mesh_ca import PluggedCa
 from ..components.kubernetes.model_deployment import TOKEN as MODEL_TOKEN, ModelDeployment, models_namespace
 from ..components.kubernetes.serving_image import ServingImage, packaged_context
 from ..spec import CellSpec, ModelSpec, PlatformSpec, SpecError, parse_model
@@ -35,6 +36,7 @@ class Cell(pulumi.ComponentResource):
     cluster_name: pulumi.Output[str]
     image_ref: pulumi.Output[str]
     models_uri: pulumi.Output[str]
+    mesh_member: MeshMember | None  # in a mesh across cells: what the other cells' istiods need to watch this cluster
 
     def __init__(
         self,
@@ -43,7 +45,9 @@ class Cell(pulumi.ComponentResource):
         cell: str | None = None,
         build_context: str | Path | None = None,
         opts: pulumi.ResourceOptions | None = None,
+        mesh_ca: PluggedCa | None = None,
     ):
+        """``mesh_ca``: this cell's intermediate of the mesh's root CA, when the mesh spans several cells (Platform)."""
         spec = parse_model(PlatformSpec, spec)
         cell_spec = pick_cell(spec, cell)
         context = build_context_of(build_context)
@@ -80,16 +84,33 @@ class Cell(pulumi.ComponentResource):
                 "cni_platform": f.capabilities.istio_cni_platform,
                 "cluster_name": cell_spec.name,
                 "network": f"{cell_spec.name}-network",
+                "multi_cluster": {"ca": mesh_ca} if mesh_ca else None,
             },
             opts=in_cluster,
         )
+        self.mesh_member = None
+        if mesh_ca:
+            if f.api_endpoint is None or f.certificate_authority is None:
+                raise SpecError(
+                    [("cells", f"the {f.cloud} cell {cell_spec.name!r} gives no API endpoint and CA, which a mesh across cells needs")],
+                    "Cell",
+                )
+            self.mesh_member = MeshMember(
+                cluster_name=cell_spec.name,
+                api_endpoint=f.api_endpoint,
+                certificate_authority=f.certificate_authority,
+                reader_token=self.mesh.reader_token,
+                provider=f.kubernetes_provider,
+                ready=self.mesh.member_ready,
+            )
         models = spec.models_for(cell_spec)
         serving_opts = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[self.mesh, self.gpu_runtime]))
         if models:
             # The cell owns the models' namespace: removing any model must never move (and so delete) it.
             namespace = self._models_namespace(name, models, in_cluster)
             serving_opts = pulumi.ResourceOptions.merge(serving_opts, pulumi.ResourceOptions(depends_on=[namespace]))
-        self.models = {model.name: self._model(name, model, serving_opts) for model in models}
+        # A model served in several cells fails over between them across the mesh.
+        self.models = {model.name: self._model(name, model, serving_opts, len(spec.cells_of(model)) > 1) for model in models}
 
         self.cluster_name = f.cluster_name
         self.image_ref = self.image.ref
@@ -111,7 +132,7 @@ class Cell(pulumi.ComponentResource):
             pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=previous)),
         )
 
-    def _model(self, name: str, model: ModelSpec, opts: pulumi.ResourceOptions) -> ModelDeployment:
+    def _model(self, name: str, model: ModelSpec, opts: pulumi.ResourceOptions, failover: bool) -> ModelDeployment:
         f = self.foundation
         identity = f.bind_model_reader(MODELS_NAMESPACE, model.name)
         return ModelDeployment(
@@ -125,6 +146,7 @@ class Cell(pulumi.ComponentResource):
                 "service_account_annotations": identity.service_account_annotations,
                 "pod_labels": dict(identity.pod_labels),
                 "env": dict(identity.env),
+                "failover": failover,
             },
             opts=opts,
         )

@@ -1,4 +1,9 @@
-"""The platform: every cell of the spec under one component, the home of what spans cells (the mesh across them)."""
+"""The platform: every cell of the spec under one component, the home of what spans cells (the mesh across them).
+
+With several cells, the cells' Istio installations are one mesh (multi-primary on different networks, docs/design.md,
+"Mesh"): the platform owns the mesh's root CA, gives each cell an intermediate under it before the cell installs
+istiod, and writes into every cluster a remote secret for each other cluster. A single cell keeps istiod's own CA.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ from pathlib import Path
 
 import pulumi
 
+from ..components.kubernetes.mesh import remote_secret
+from ..components.kubernetes.mesh_ca import MeshCertificateAuthority
 from ..spec import PlatformSpec, parse_model
 from .cell import TYPE_BEFORE_PLATFORM, Cell, build_context_of
 
@@ -30,6 +37,9 @@ class Platform(pulumi.ComponentResource):
         spec = parse_model(PlatformSpec, spec)
         context = build_context_of(build_context)
         super().__init__(TOKEN, name, None, opts)
+        self.mesh_ca = None
+        if len(spec.cells) > 1:
+            self.mesh_ca = MeshCertificateAuthority(f"{name}-mesh-ca", {}, opts=pulumi.ResourceOptions(parent=self))
         self.cells = {
             cell.name: Cell(
                 f"{name}-{cell.name}",
@@ -37,8 +47,16 @@ class Platform(pulumi.ComponentResource):
                 cell=cell.name,
                 build_context=context,
                 opts=pulumi.ResourceOptions(parent=self, aliases=[CELL_BEFORE_PLATFORM]),
+                mesh_ca=self.mesh_ca.intermediate(cell.name) if self.mesh_ca else None,
             )
             for cell in spec.cells
+        }
+        # Each cluster's istiod watches every other one: one remote secret per ordered pair of cells.
+        self.remote_secrets = {
+            (local, remote): remote_secret(self, f"{name}-{local}-remote-secret-{remote}", there.mesh_member, here.mesh_member)
+            for local, here in self.cells.items()
+            for remote, there in self.cells.items()
+            if local != remote and here.mesh_member and there.mesh_member
         }
         self.register_outputs({name: cell.cluster_name for name, cell in self.cells.items()})
 

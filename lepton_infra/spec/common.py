@@ -390,7 +390,7 @@ class CanarySpec(Strict):
 
 
 class ModelSpec(Strict):
-    """A model served from the serving image on every cell that has its accelerator."""
+    """A model served from the serving image on the cells named in ``cells``, by default every cell with its accelerator."""
 
     name: DnsLabel
     accelerator: AcceleratorName
@@ -409,6 +409,12 @@ class ModelSpec(Strict):
         default_factory=list,
         description="Namespaces whose meshed workloads may call the model besides its own (e.g. istio-ingress); "
         "the mesh refuses every other caller by its mTLS identity.",
+    )
+    cells: list[DnsLabel] | None = Field(
+        None,
+        min_length=1,
+        description="The cells that serve the model (each must have a pool of its accelerator); by default every cell "
+        "that has one. Served in several cells, callers in any cell reach it with failover across them.",
     )
 
     @model_validator(mode="after")

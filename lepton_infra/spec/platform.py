@@ -68,6 +68,13 @@ class PlatformSpec(Strict):
         for i, model in enumerate(self.models):
             if model_names.count(model.name) > 1:
                 issues.append((("models", i, "name"), f"model name {model.name!r} is used more than once"))
+            for j, placed in enumerate(model.cells or []):
+                if placed not in cell_names:
+                    issues.append((("models", i, "cells", j), f"{placed!r} is not a cell of this stack; cells: {', '.join(cell_names)}"))
+                elif model.accelerator not in next(c for c in self.cells if c.name == placed).accelerators:
+                    issues.append((("models", i, "cells", j), f"cell {placed!r} has no GPU pool of {model.accelerator!r}"))
+                if (model.cells or []).count(placed) > 1:
+                    issues.append((("models", i, "cells", j), f"cell {placed!r} is listed more than once"))
             pools = [p for c in self.cells for p in c.gpu_pools if p.accelerator == model.accelerator]
             if not pools:
                 have = sorted({p.accelerator for c in self.cells for p in c.gpu_pools}) or ["none"]
@@ -84,7 +91,14 @@ class PlatformSpec(Strict):
         return self
 
     def models_for(self, cell: CellSpec) -> list[ModelSpec]:
-        return [m for m in self.models if m.accelerator in cell.accelerators]
+        """The models ``cell`` serves: those placed there, or (unplaced) every model of an accelerator it has."""
+        return [m for m in self.models if cell.name in self.cells_of(m)]
+
+    def cells_of(self, model: ModelSpec) -> list[str]:
+        """The names of the cells serving ``model``: its ``cells``, else every cell with a pool of its accelerator."""
+        if model.cells is not None:
+            return list(model.cells)
+        return [c.name for c in self.cells if model.accelerator in c.accelerators]
 
 
 def parse_platform_spec(data: Mapping[str, Any] | str) -> PlatformSpec:

@@ -143,7 +143,8 @@ def test_a_cluster_policy_needs_its_operands_and_refuses_an_unknown_one():
 
 
 def release_values(stack: str, chart: str) -> dict:
-    [release] = [r for r in releases(stack) if r.inputs["chart"] == chart and r.name.startswith(f"{stack}-aws-use1-")]
+    # A cell of several may install a chart twice (the gateway chart: ingress and east-west gateways): the first by name.
+    release = min((r for r in releases(stack) if r.inputs["chart"] == chart and r.name.startswith(f"{stack}-aws-use1-")), key=lambda r: r.name)
     return copy.deepcopy(dict(release.inputs["values"]))
 
 

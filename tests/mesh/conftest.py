@@ -1,0 +1,6 @@
+"""The mesh tests read the stacks' offline plans through tests/stacks/stack_support.py, and variants of prod."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stacks"))
