@@ -125,6 +125,7 @@ class Cell(pulumi.ComponentResource):
                 "service_account_annotations": identity.service_account_annotations,
                 "pod_labels": dict(identity.pod_labels),
                 "env": dict(identity.env),
+                "secret_env": dict(identity.secret_env),
             },
             opts=opts,
         )

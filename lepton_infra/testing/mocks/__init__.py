@@ -24,6 +24,7 @@ PROVIDERS = {
     "docker-build": "docker_build",
     "azure-native": "azure",
     "gcp": "gcp",
+    "random": "random",
 }
 
 
