@@ -90,7 +90,7 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         access_key_id = keys.apply(lambda k: k["access_key_id"])
         secret_access_key = keys.apply(lambda k: k["secret_access_key"])
     else:
-        lake = InClusterLake(f"{name}-lake", {"spec": lake_spec.store, "zones": lake_spec.zones}, opts=in_cluster)
+        lake = InClusterLake(f"{name}-lake", {"spec": lake_spec.store, "zones": lake_spec.zones, "protected": spec.protected}, opts=in_cluster)
         # The read-only identity: a model reads its artifact and never writes the lake.
         endpoint, access_key_id, secret_access_key = lake.endpoint, lake.reader_access_key_id, lake.reader_secret_access_key
         models_bucket = lake.buckets.get(MODELS_ZONE, MODELS_ZONE)

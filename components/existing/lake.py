@@ -17,6 +17,7 @@ import pulumi_kubernetes.core.v1 as core
 import pulumi_random as random
 from pydantic import Field
 
+from lepton_infra.components._resource_options import data_options
 from lepton_infra.components.kubernetes._helm import child_name, namespace, release
 from lepton_infra.spec import ComponentArgs, DnsLabel, InClusterLakeSpec, parse_model
 
@@ -39,6 +40,7 @@ def key_names(identity: str) -> tuple[str, str]:
 class InClusterLakeArgs(ComponentArgs):
     spec: InClusterLakeSpec = InClusterLakeSpec()
     zones: list[DnsLabel] = Field(min_length=1, description="A bucket per zone, named as the zone.")
+    protected: bool = Field(False, description="Protect the release (it holds the lake's volumes) and keep it on delete.")
 
 
 def seaweedfs_values(zones: list[str], credentials_secret: str, volume_size: str) -> dict[str, Any]:
@@ -110,6 +112,8 @@ class InClusterLake(pulumi.ComponentResource):
             namespace=ns.metadata.name,
             values=seaweedfs_values(args.zones, secret_name, spec.volume_size),
             depends_on=[credentials],
+            # The release owns the volume servers and their claims: the lake's data (docs/design.md, "Data safety").
+            options=data_options(self, args.protected),
         )
 
         self.endpoint = pulumi.Output.concat("http://", S3_SERVICE, ".", ns.metadata.name, ".svc.cluster.local:", str(S3_PORT))

@@ -76,6 +76,16 @@ def test_the_seaweedfs_release_is_pinned_and_its_values_pass_the_vendored_chart(
     assert not any(b["anonymousRead"] for b in s3["createBuckets"])
 
 
+def test_the_lake_release_is_protected_and_kept_on_delete_exactly_in_protected_environments(plan):
+    def lake_release(p):
+        (release,) = [r for r in p.of_type(RELEASE) if r.inputs["chart"] == "seaweedfs"]
+        return release
+
+    assert (lake_release(plan).protect, lake_release(plan).retain_on_delete) == (False, False)
+    protected = build(platform().model_copy(update={"protected": True}))
+    assert (lake_release(protected).protect, lake_release(protected).retain_on_delete) == (True, True)
+
+
 def test_a_misspelt_seaweedfs_value_is_refused_by_the_vendored_chart(plan):
     (release,) = [r for r in plan.of_type(RELEASE) if r.inputs["chart"] == "seaweedfs"]
     values = json.loads(json.dumps(release.inputs["values"]))
