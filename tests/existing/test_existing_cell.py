@@ -11,6 +11,7 @@ import pytest
 
 from lepton_infra.composition.cell import Cell
 from lepton_infra.conventions import GPU_RESOURCE
+from lepton_infra.kubernetes_schema import kubernetes_objects, schema_errors
 from lepton_infra.spec import SpecError
 from lepton_infra.testing import OfflinePlan, run
 
@@ -124,6 +125,8 @@ def test_the_model_pod_gets_the_s3_endpoint_and_the_read_only_keys_from_its_own_
     assert model_secret.inputs["stringData"] == {
         "AWS_ACCESS_KEY_ID": lake["read_access_key_id"], "AWS_SECRET_ACCESS_KEY": lake["read_secret_access_key"]
     }
+    (deployment,) = plan.of_type("kubernetes:apps/v1:Deployment")
+    assert not any(key in json.dumps(deployment.inputs) for key in lake.values()), "no key in the Deployment's spec"
 
 
 def test_a_cpu_model_requests_no_gpu_and_selects_no_gpu_node(plan):
@@ -198,3 +201,13 @@ def test_an_external_lake_without_its_keys_in_config_is_a_spec_error_before_anyt
     run(program, plan=plan)
     assert caught and caught[0].issues[0][0] == "lepton-platform:lakeCredentials"
     assert [r.type for r in plan.resources if r.custom] == [], "nothing but the cell component may be registered"
+
+
+def test_every_kubernetes_object_of_the_local_stack_passes_the_kubernetes_schema_strictly(stack_plan):
+    local = stack_plan("local")
+    objects = kubernetes_objects(local)
+    errors, custom = schema_errors(objects, "1.35")
+    assert errors == []
+    kinds = {r.inputs["kind"] for r in objects}
+    assert {"Secret", "Deployment", "Namespace"} <= kinds
+    assert {r.inputs["apiVersion"].split("/")[0] for r in custom} <= {"security.istio.io", "networking.istio.io"}
