@@ -45,14 +45,21 @@ class InClusterLakeArgs(ComponentArgs):
 
 def seaweedfs_values(zones: list[str], credentials_secret: str, volume_size: str) -> dict[str, Any]:
     """The chart's values (keys from its values.yaml 4.44): master, volume, filer and the S3 gateway with auth."""
+    # The chart defaults every data and log directory to a hostPath (/ssd, /storage): refused by the namespace's
+    # baseline Pod Security Standard, and data that does not follow a rescheduled pod (values.yaml, master.data:
+    # "prefer type persistentVolumeClaim for new installs"). Claims on the cluster's default storage class instead,
+    # and emptyDir logs (the pods log to stdout as well).
+    logs = {"type": "emptyDir"}
     return {
+        "master": {"data": {"type": "persistentVolumeClaim", "size": "1Gi"}, "logs": logs},
         "volume": {
-            # The chart's default is a hostPath under /ssd; a claim on the cluster's default storage class instead.
             "dataDirs": [{"name": "data1", "type": "persistentVolumeClaim", "size": volume_size, "maxVolumes": 0}],
         },
+        "filer": {"data": {"type": "persistentVolumeClaim", "size": "2Gi"}, "logs": logs},
         "s3": {
             "enabled": True,
             "port": S3_PORT,
+            "logs": logs,
             "enableAuth": True,
             # values.yaml, s3.credentials: "An identity may instead name an existing Secret to read its keys from".
             "credentials": {

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from lepton_infra.composition.cell import Cell
 from lepton_infra.conventions import GPU_RESOURCE
@@ -75,6 +76,22 @@ def test_the_seaweedfs_release_is_pinned_and_its_values_pass_the_vendored_chart(
     assert s3["enabled"] is True and s3["enableAuth"] is True
     assert [b["name"] for b in s3["createBuckets"]] == ["raw", "curated", "features", "models"]
     assert not any(b["anonymousRead"] for b in s3["createBuckets"])
+
+
+
+def test_no_seaweedfs_pod_mounts_a_host_path_which_the_lake_namespaces_baseline_standard_refuses(plan):
+    (release,) = [r for r in plan.of_type(RELEASE) if r.inputs["chart"] == "seaweedfs"]
+    (namespace,) = [n for n in plan.of_type("kubernetes:core/v1:Namespace") if n.inputs["metadata"]["name"] == "lake"]
+    assert namespace.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
+    defaults = truth.chart_of(release.inputs)
+    chart = yaml.safe_load(defaults.values_yaml.read_text())
+    values = release.inputs["values"]
+    # Every directory the chart defaults to a hostPath is overridden (the volume servers' through dataDirs).
+    for component in ("master", "filer", "s3"):
+        for directory in ("data", "logs"):
+            if (chart[component].get(directory) or {}).get("type") == "hostPath":
+                assert values[component][directory]["type"] in ("persistentVolumeClaim", "emptyDir"), (component, directory)
+    assert [d["type"] for d in values["volume"]["dataDirs"]] == ["persistentVolumeClaim"]
 
 
 def test_the_lake_release_is_protected_and_kept_on_delete_exactly_in_protected_environments(plan):
