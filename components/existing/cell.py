@@ -103,6 +103,8 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
     def bind_model_reader(namespace: str, service_account: str) -> IdentityBinding:
         # No workload identity: S3 access keys. The endpoint is plain env; the keys land in a Secret of the model's
         # own (ModelDeployment) and reach the container through secretKeyRef, never the Deployment's spec.
+        # AWS_REGION only because the SDK signs requests with a region; SeaweedFS and most S3-compatible stores
+        # accept any.
         return IdentityBinding(
             service_account_annotations={},
             env={"AWS_ENDPOINT_URL_S3": endpoint, "AWS_REGION": "us-east-1"},
