@@ -20,12 +20,15 @@ class IdentityBinding:
 
     AWS IRSA needs only a service-account annotation; Azure workload identity also needs the pod label
     ``azure.workload.identity/use: "true"`` (its webhook mutates only labelled pods); GKE needs the annotation.
-    ``env`` carries what the cloud's SDKs read (a region, a client id).
+    ``env`` carries what the cloud's SDKs read (a region, a client id). ``secret_env`` carries secrets where there is
+    no workload identity (an existing cluster's S3 access keys): the model keeps them in a Kubernetes Secret of its
+    own and the pod reads them through secretKeyRef, so no Deployment spec holds them.
     """
 
     service_account_annotations: pulumi.Input[Mapping[str, str]]
     pod_labels: Mapping[str, str] = field(default_factory=dict)
     env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    secret_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -56,10 +59,11 @@ class Capabilities:
 
 @dataclass(frozen=True)
 class Registry:
-    """Where the serving image is pushed, and the credentials to push it (an Output of {server, username, password})."""
+    """Where the serving image is pushed, and the credentials to push it (an Output of {server, username, password}),
+    or None for a registry that takes unauthenticated pushes (a local one, e.g. kind's localhost:5001)."""
 
     repository_url: pulumi.Output[str]
-    credentials: pulumi.Output[Mapping[str, Any]]
+    credentials: pulumi.Output[Mapping[str, Any]] | None
 
 
 @dataclass

@@ -35,8 +35,11 @@ def release(
     namespace: pulumi.Input[str],
     values: Mapping[str, Any],
     depends_on: Sequence[pulumi.Resource] = (),
+    options: pulumi.ResourceOptions | None = None,
 ) -> Release:
-    """A helm.v3.Release pinned to ``version`` from ``repo``, installed atomically (rolled back on failure)."""
+    """A helm.v3.Release pinned to ``version`` from ``repo``, installed atomically (rolled back on failure).
+
+    ``options`` are merged in (a data-bearing release's protect / retain_on_delete)."""
     return Release(
         child_name(parent, name),
         name=name,
@@ -49,5 +52,5 @@ def release(
         cleanup_on_fail=True,
         timeout=HELM_TIMEOUT_SECONDS,
         max_history=10,
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
+        opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)), options),
     )

@@ -62,6 +62,11 @@ class ModelDeploymentArgs(ComponentArgs):
     env: dict[str, EnvValue] = Field(
         default_factory=dict, description="Extra container environment (text, or an Output of it), e.g. AWS_REGION."
     )
+    secret_env: dict[str, EnvValue] = Field(
+        default_factory=dict,
+        description="Secret container environment (S3 access keys where there is no workload identity): kept in the "
+        "model's own Secret, read by the pod through secretKeyRef.",
+    )
     failover: bool = Field(
         False,
         description="The model is served in several cells of one mesh: prefer the caller's locality and fail over to "
@@ -92,7 +97,7 @@ def _probe(path: str, period: int, failure_threshold: int) -> dict[str, Any]:
     }
 
 
-def _container(args: ModelDeploymentArgs, artifact: str) -> dict[str, Any]:
+def _container(args: ModelDeploymentArgs, artifact: str, secret_name: pulumi.Input[str] | None) -> dict[str, Any]:
     model = args.model
     env = {
         "MODEL_NAME": model.name,
@@ -100,20 +105,25 @@ def _container(args: ModelDeploymentArgs, artifact: str) -> dict[str, Any]:
         "MAX_BATCH_SIZE": str(model.max_batch_size),
         "MAX_QUEUE_DELAY_MS": str(model.max_queue_delay_ms),
         "SHUTDOWN_GRACE_S": str(SHUTDOWN_GRACE_SECONDS),
-        "DEVICE": "cuda",
+        "DEVICE": "cpu" if model.on_cpu else "cuda",
         **args.env,
     }
+    resources = {"cpu": model.cpu, "memory": model.memory}
+    if not model.on_cpu:
+        resources[conventions.GPU_RESOURCE] = str(model.gpus)
     # One '/' between the zone and the artifact, whether the zone's URI ends in one (abfs://fs@account.../) or not.
     model_uri = pulumi.Output.from_input(args.model_uri_base).apply(lambda base: f"{base.rstrip('/')}/{artifact}")
     return {
         "name": "server",
         "image": args.image,
-        "env": [{"name": "MODEL_URI", "value": model_uri}] + [{"name": k, "value": v} for k, v in env.items()],
+        "env": [{"name": "MODEL_URI", "value": model_uri}]
+        + [{"name": k, "value": v} for k, v in env.items()]
+        + [
+            {"name": k, "value_from": {"secret_key_ref": {"name": secret_name, "key": k}}}
+            for k in sorted(args.secret_env)
+        ],
         "ports": [{"name": "http", "container_port": PORT, "protocol": "TCP"}],
-        "resources": {
-            "requests": {"cpu": model.cpu, "memory": model.memory, conventions.GPU_RESOURCE: str(model.gpus)},
-            "limits": {"cpu": model.cpu, "memory": model.memory, conventions.GPU_RESOURCE: str(model.gpus)},
-        },
+        "resources": {"requests": dict(resources), "limits": dict(resources)},
         "startup_probe": _probe("/v2/health/ready", 10, STARTUP_FAILURE_THRESHOLD),
         "readiness_probe": _probe("/v2/health/ready", 5, 3),
         "liveness_probe": _probe("/v2/health/live", 10, 3),
@@ -130,15 +140,21 @@ def _container(args: ModelDeploymentArgs, artifact: str) -> dict[str, Any]:
     }
 
 
-def _pod_spec(args: ModelDeploymentArgs, service_account: pulumi.Input[str], artifact: str, labels: dict) -> dict:
+def _pod_spec(
+    args: ModelDeploymentArgs, service_account: pulumi.Input[str], artifact: str, labels: dict, secret_name: pulumi.Input[str] | None
+) -> dict:
     model = args.model
+    # A CPU model selects no GPU node and tolerates no GPU taint: it runs on the cluster's ordinary nodes.
+    placement = {} if model.on_cpu else {
+        "node_selector": conventions.gpu_node_selector(model.accelerator),
+        "tolerations": list(conventions.GPU_WORKLOAD_TOLERATIONS),
+    }
     return {
         "service_account_name": service_account,
         # The server never calls the Kubernetes API. IRSA's webhook and Istio mount their own projected tokens.
         "automount_service_account_token": False,
         "termination_grace_period_seconds": TERMINATION_GRACE_SECONDS,
-        "node_selector": conventions.gpu_node_selector(model.accelerator),
-        "tolerations": list(conventions.GPU_WORKLOAD_TOLERATIONS),
+        **placement,
         "security_context": {
             "run_as_non_root": True,
             "run_as_user": USER_ID,
@@ -146,7 +162,7 @@ def _pod_spec(args: ModelDeploymentArgs, service_account: pulumi.Input[str], art
             "fs_group": USER_ID,
             "seccomp_profile": {"type": "RuntimeDefault"},
         },
-        "containers": [_container(args, artifact)],
+        "containers": [_container(args, artifact, secret_name)],
         "volumes": [
             # PyTorch data loaders and NCCL use shared memory; the runtime's default /dev/shm is 64 MiB.
             {"name": "dshm", "empty_dir": {"medium": "Memory", "size_limit": model.shm_size}},
@@ -207,6 +223,16 @@ class ModelDeployment(pulumi.ComponentResource):
             opts=child,
         )
 
+        secret_name: pulumi.Input[str] | None = None
+        if args.secret_env:
+            secret_name = core.Secret(
+                child_name(self, "env"),
+                metadata=meta(f"{model.name}-env"),
+                type="Opaque",
+                string_data={k: pulumi.Output.secret(v) for k, v in args.secret_env.items()},
+                opts=child,
+            ).metadata.name
+
         versions = [(model.version, model.artifact, model.replicas.desired)]
         if model.canary:
             versions.append((model.canary.version, model.canary.artifact, 1))
@@ -223,7 +249,7 @@ class ModelDeployment(pulumi.ComponentResource):
                         "strategy": {"type": "RollingUpdate", "rolling_update": {"max_surge": 1, "max_unavailable": 0}},
                         "template": {
                             "metadata": {"labels": {**args.pod_labels, **labels}},
-                            "spec": _pod_spec(args, service_account.metadata.name, artifact, labels),
+                            "spec": _pod_spec(args, service_account.metadata.name, artifact, labels, secret_name),
                         },
                     },
                     # The HPA owns the replica count after creation; Pulumi must not reset it on every update.

@@ -73,7 +73,10 @@ class ServingImageArgs(ComponentArgs):
     variant: Literal["cpu", "cuda"] = "cuda"
     repository_url: PulumiInput = Field(description="Registry repository, e.g. <account>.dkr.ecr.<region>.amazonaws.com/serving.")
     tag: str = Field(pattern=RELEASE_TAG_PATTERN, description="Release tag; the image is pushed as <tag>-<12 hex of its content>.")
-    registry: PulumiInput = Field(description="Push credentials: {server, username, password} (a plain dict or an Output of one).")
+    registry: PulumiInput = Field(
+        description="Push credentials: {server, username, password} (a plain dict or an Output of one); None pushes "
+        "without credentials (a local registry)."
+    )
     platforms: list[Literal["linux/amd64", "linux/arm64"]] = Field(default_factory=lambda: ["linux/amd64"], min_length=1)
     build_on_preview: bool = Field(
         False, description="Build during `pulumi preview` too (slow for the CUDA variant; PR previews need no daemon)."
@@ -212,7 +215,7 @@ class ServingImage(pulumi.ComponentResource):
             dockerfile=docker_build.DockerfileArgs(location=args.dockerfile_path),
             build_args={"VARIANT": args.variant},
             platforms=args.platforms,
-            registries=[_registry_login(args.registry)],
+            registries=[_registry_login(args.registry)] if args.registry is not None else None,
             # Inline cache: layer metadata travels in the pushed image, so a rebuild of the same content reuses its
             # layers without a separate (mutable) cache tag, which an immutable-tag repository would refuse.
             cache_from=[docker_build.CacheFromArgs(registry=docker_build.CacheFromRegistryArgs(ref=tagged))],

@@ -147,6 +147,7 @@ class Cell(pulumi.ComponentResource):
                 "pod_labels": dict(identity.pod_labels),
                 "env": dict(identity.env),
                 "failover": failover,
+                "secret_env": dict(identity.secret_env),
             },
             opts=opts,
         )

@@ -25,6 +25,7 @@ FOUNDATIONS: dict[str, CloudFoundation] = {
     "aws": CloudFoundation("lepton_infra.components.aws.cell", "aws", "pulumi_aws"),
     "azure": CloudFoundation("lepton_infra.components.azure.cell", "azure", "pulumi_azure_native"),
     "gcp": CloudFoundation("lepton_infra.components.gcp.cell", "gcp", "pulumi_gcp"),
+    "existing": CloudFoundation("lepton_infra.components.existing.cell", "existing", "pulumi_kubernetes"),
 }
 
 

@@ -13,6 +13,8 @@ from .aws import *  # noqa: F401,F403
 from .aws import __all__ as _aws
 from .azure import *  # noqa: F401,F403
 from .azure import __all__ as _azure
+from .existing import *  # noqa: F401,F403
+from .existing import __all__ as _existing
 from .gcp import *  # noqa: F401,F403
 from .gcp import __all__ as _gcp
 from .common import *  # noqa: F401,F403
@@ -20,4 +22,4 @@ from .common import __all__ as _common
 from .platform import *  # noqa: F401,F403
 from .platform import __all__ as _platform
 
-__all__ = [*_common, *_aws, *_azure, *_gcp, *_platform]
+__all__ = [*_common, *_aws, *_azure, *_gcp, *_existing, *_platform]

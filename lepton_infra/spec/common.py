@@ -78,12 +78,17 @@ def _walk(root: type[BaseModel], loc: Sequence[str | int]) -> tuple[tuple[str | 
     return tuple(shown), model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
+# The fields a tagged union of the spec is told apart by: a cell's ``cloud``, an existing cell's lake ``kind``.
+_UNION_TAGS = ("cloud", "kind")
+
+
 def _union_member(annotation: Any, tag: str | None) -> type[BaseModel] | None:
-    """The member of a union of cells whose ``cloud`` is ``tag``."""
-    members = [m for m in _models_in(annotation) if "cloud" in m.model_fields]
-    if tag is None or len(members) < 2:
-        return None
-    return next((m for m in members if m.model_fields["cloud"].default == tag), None)
+    """The member of a tagged union (cells by ``cloud``, lake stores by ``kind``) whose tag is ``tag``."""
+    for key in _UNION_TAGS:
+        members = [m for m in _models_in(annotation) if key in m.model_fields]
+        if tag is not None and len(members) >= 2:
+            return next((m for m in members if m.model_fields[key].default == tag), None)
+    return None
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
@@ -163,6 +168,14 @@ def _accelerator_name(value: str) -> str:
     return value
 
 
+# A model that runs on CPU nodes only (ModelSpec accelerator: cpu, gpus: 0): no GPU requested, no GPU node selected.
+CPU = "cpu"
+
+
+def _model_accelerator(value: str) -> str:
+    return value if value == CPU else _accelerator_name(value)
+
+
 def _unique(values: list[str]) -> list[str]:
     dupes = sorted({v for v in values if values.count(v) > 1})
     if dupes:
@@ -174,6 +187,7 @@ DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 NamePrefix = Annotated[str, AfterValidator(_name_prefix)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 AcceleratorName = Annotated[str, AfterValidator(_accelerator_name)]
+ModelAccelerator = Annotated[str, AfterValidator(_model_accelerator)]
 Capacity = Literal["spot", "on-demand"]
 class Validated(BaseModel):
     """Raises SpecError, built or validated either way: ``GpuPoolSpec(min_size=5, max_size=2)`` or from a dict.
@@ -393,8 +407,10 @@ class ModelSpec(Strict):
     """A model served from the serving image on the cells named in ``cells``, by default every cell with its accelerator."""
 
     name: DnsLabel
-    accelerator: AcceleratorName
-    gpus: int = Field(1, ge=1, le=16)
+    accelerator: ModelAccelerator = Field(
+        description=f"A catalog accelerator, or {CPU!r} for a model on CPU nodes (cells that offer CPU models: existing)."
+    )
+    gpus: int = Field(1, ge=0, le=16, description=f"GPUs per replica; 0 with accelerator {CPU!r} (its default there).")
     version: DnsLabel = "v1"
     artifact: str = Field(min_length=1, description="Path inside the lake's models zone, e.g. llm/v1/model.pt")
     replicas: NodeScaling = Field(default_factory=lambda: NodeScaling(min_size=1, max_size=2))
@@ -417,8 +433,21 @@ class ModelSpec(Strict):
         "that has one. Served in several cells, callers in any cell reach it with failover across them.",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _cpu_needs_no_gpus(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("accelerator") == CPU and "gpus" not in data:
+            return {**data, "gpus": 0}
+        return data
+
+    @property
+    def on_cpu(self) -> bool:
+        return self.accelerator == CPU
+
     @model_validator(mode="after")
     def _canary_differs(self) -> "ModelSpec":
+        if self.on_cpu != (self.gpus == 0):
+            raise SpecIssues([(("gpus",), f"must be 0 exactly when accelerator is {CPU!r} (got {self.gpus})")])
         if self.canary and self.canary.version == self.version:
             raise SpecIssues([(("canary", "version"), f"must differ from the stable version {self.version!r}")])
         if self.replicas.min_size < 1:
@@ -483,6 +512,7 @@ __all__ = [
     "ClusterEndpointSpec",
     "AcceleratorName",
     "CONFIG_KEY",
+    "CPU",
     "CONFIG_NAMESPACE",
     "CONTENT_HASH_LENGTH",
     "CanarySpec",
@@ -500,6 +530,7 @@ __all__ = [
     "LifecycleSpec",
     "MODELS_ZONE",
     "MeshSpec",
+    "ModelAccelerator",
     "ModelSpec",
     "NamePrefix",
     "NodeScaling",

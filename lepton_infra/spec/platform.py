@@ -9,10 +9,12 @@ from pydantic import Discriminator, Field, Tag, model_validator
 
 from .aws import AwsCellSpec
 from .azure import AzureCellSpec
+from .existing import ExistingCellSpec
 from .gcp import GcpCellSpec
 from .common import (
     CONFIG_KEY,
     CONFIG_NAMESPACE,
+    CPU,
     DnsLabel,
     ModelSpec,
     SpecError,
@@ -22,7 +24,7 @@ from .common import (
 )
 
 # Every kind of cell, by its ``cloud``. A new cloud adds its module's cell class here.
-CELL_KINDS = (AwsCellSpec, AzureCellSpec, GcpCellSpec)
+CELL_KINDS = (AwsCellSpec, AzureCellSpec, GcpCellSpec, ExistingCellSpec)
 
 
 def _cloud_of(value: Any) -> str:
@@ -75,6 +77,10 @@ class PlatformSpec(Strict):
                     issues.append((("models", i, "cells", j), f"cell {placed!r} has no GPU pool of {model.accelerator!r}"))
                 if (model.cells or []).count(placed) > 1:
                     issues.append((("models", i, "cells", j), f"cell {placed!r} is listed more than once"))
+            if model.on_cpu:
+                if not any(CPU in c.accelerators for c in self.cells):
+                    issues.append((("models", i, "accelerator"), f"no cell serves {CPU!r} models (existing cells do)"))
+                continue
             pools = [p for c in self.cells for p in c.gpu_pools if p.accelerator == model.accelerator]
             if not pools:
                 have = sorted({p.accelerator for c in self.cells for p in c.gpu_pools}) or ["none"]

@@ -11,7 +11,7 @@ import pytest
 import upstream_truth as truth
 from lepton_infra.components.aws.cluster_autoscaler import CHART_VERSION
 from lepton_infra.kubernetes_schema import kubernetes_objects, manifest, schema_errors
-from lepton_infra.spec import GpuRuntimeSpec, MeshSpec
+from lepton_infra.spec import SEAWEEDFS_CHART_VERSION, GpuRuntimeSpec, MeshSpec
 from lepton_infra.upstream_schemas import custom_resource_errors
 
 from stack_support import STACKS, planned_stack
@@ -36,7 +36,7 @@ def emitted(stack: str, type_: str) -> dict:
 
 
 def test_there_are_stacks_to_check():
-    assert STACK_NAMES == ["dev", "prod", "staging"]
+    assert STACK_NAMES == ["dev", "local", "prod", "staging"]
 
 
 @pytest.mark.parametrize("stack", STACK_NAMES)
@@ -59,6 +59,7 @@ def test_the_versions_the_code_pins_are_the_vendored_ones():
     assert MeshSpec().istio_version == truth.ISTIO
     assert GpuRuntimeSpec().gpu_operator_version == truth.GPU_OPERATOR
     assert CHART_VERSION == truth.CLUSTER_AUTOSCALER
+    assert SEAWEEDFS_CHART_VERSION == truth.SEAWEEDFS
 
 
 def test_the_stacks_install_exactly_the_vendored_charts_at_their_versions():
@@ -69,7 +70,7 @@ def test_the_stacks_install_exactly_the_vendored_charts_at_their_versions():
 
 def test_every_vendored_folder_has_source_and_license_and_only_files_the_registry_reads():
     folders = sorted(p for p in truth.HERE.iterdir() if p.is_dir() and p.name != "__pycache__")
-    assert folders == sorted({truth.ISTIO_DIR, truth.GPU_OPERATOR_DIR, truth.CLUSTER_AUTOSCALER_DIR})
+    assert folders == sorted({truth.ISTIO_DIR, truth.GPU_OPERATOR_DIR, truth.CLUSTER_AUTOSCALER_DIR, truth.SEAWEEDFS_DIR})
     for folder in folders:
         assert (folder / "SOURCE").read_text().strip() and "Apache License" in (folder / "LICENSE").read_text()
     vendored = {p for folder in folders for p in folder.rglob("*") if p.is_file() and p.name not in ("SOURCE", "LICENSE")}

@@ -23,10 +23,12 @@ HERE = Path(__file__).resolve().parent
 ISTIO = "1.28.0"
 GPU_OPERATOR = "v25.10.1"
 CLUSTER_AUTOSCALER = "9.59.0"
+SEAWEEDFS = "4.44.0"  # the chart's version (Chart.yaml); the folder is named by the release tag, 4.44
 
 ISTIO_DIR = HERE / f"istio-{ISTIO}"
 GPU_OPERATOR_DIR = HERE / f"gpu-operator-{GPU_OPERATOR}"
 CLUSTER_AUTOSCALER_DIR = HERE / f"cluster-autoscaler-chart-{CLUSTER_AUTOSCALER}"
+SEAWEEDFS_DIR = HERE / "seaweedfs-4.44"
 
 # Istio's charts keep their defaults under this key and merge it into .Values (the comment atop each values.yaml).
 ISTIO_DEFAULTS = "_internal_defaults_do_not_set"
@@ -91,6 +93,13 @@ CHARTS: dict[tuple[str, str], Chart] = {
         # Command-line flags of the autoscaler, each key passed as --key=value; values.yaml lists some commented
         # out and points at the FAQ's "What are the parameters to CA?" for all of them.
         free_form=(("extraArgs",),),
+    ),
+    ("seaweedfs", SEAWEEDFS): Chart(
+        SEAWEEDFS_DIR / "values.yaml",
+        # values.yaml documents both only as comments under `s3:` ("Optionally provide explicit credentials for the S3
+        # gateway ... credentials: admin: existingSecret ..."; "You may specify buckets to be created during the
+        # install or upgrade process ... createBuckets:"), so they have no default to check below.
+        read_without_default=(("s3", "credentials"), ("s3", "createBuckets")),
     ),
 }
 

@@ -25,6 +25,7 @@ PROVIDERS = {
     "azure-native": "azure",
     "gcp": "gcp",
     "tls": "tls",
+    "random": "random",
 }
 
 

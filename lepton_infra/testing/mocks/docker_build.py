@@ -14,7 +14,7 @@ def _docker_image(m, name, inputs, region):
     content = {k: inputs.get(k) for k in ("tags", "buildArgs", "platforms", "target")}
     digest = "sha256:" + hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
     tags = inputs.get("tags") or [f"{name}:latest"]
-    return f"{name}-{digest[7:19]}", {"digest": digest, "ref": f"{tags[0].split(':')[0]}@{digest}"}
+    return f"{name}-{digest[7:19]}", {"digest": digest, "ref": f"{tags[0].rsplit(':', 1)[0]}@{digest}"}
 
 
 RESOURCES = {"docker-build:index:Image": _docker_image}

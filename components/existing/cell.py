@@ -1,0 +1,127 @@
+"""The existing-cluster cell foundation: a cluster that is already there (on-prem, kind, minikube) as a cell.
+
+No cloud resource at all: a Kubernetes provider on the cluster, the S3 lake (SeaweedFS in the cluster, or an external
+S3-compatible endpoint), and a registry given by URL. Model pods read the lake with S3 access keys, passed as
+``IdentityBinding.secret_env``: the model's own Kubernetes Secret, read by the pod through secretKeyRef.
+
+Secret stack config it reads (``pulumi config set --secret lepton-platform:<key> ...``):
+- ``kubeconfig``: the cluster's kubeconfig; absent, the ambient one (KUBECONFIG / ~/.kube/config, its current context,
+  or ``cluster.context``);
+- ``registryCredentials``: ``{"username", "password"}`` to push the serving image; absent, the push is
+  unauthenticated (a local registry such as kind's localhost:5001);
+- ``lakeCredentials``: ``{"access_key_id", "secret_access_key"}`` of an external lake.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from lepton_infra.cell_contract import Capabilities, CellFoundation, IdentityBinding, Registry
+from lepton_infra.spec import (
+    CONFIG_NAMESPACE,
+    KUBECONFIG_KEY,
+    LAKE_CREDENTIALS_KEY,
+    MODELS_ZONE,
+    REGISTRY_CREDENTIALS_KEY,
+    ExistingCellSpec,
+    ExternalLakeSpec,
+    PlatformSpec,
+    SpecError,
+)
+
+from .lake import InClusterLake
+
+
+def capabilities(cell: ExistingCellSpec) -> Capabilities:
+    return Capabilities(
+        # No cloud load balancer controller to ask for an internal one: a LoadBalancer Service is whatever the
+        # cluster's own implementation (MetalLB, kind's cloud-provider-kind, minikube tunnel) makes of it.
+        internal_load_balancer_annotations={},
+        # The GPU operator installs the driver and container toolkit unless the cell says the nodes have them.
+        gpu_driver_preinstalled=not cell.gpu_runtime.install_driver,
+        istio_cni_platform=None,
+    )
+
+
+def _secret_json(config: pulumi.Config, key: str, fields: tuple[str, ...]) -> pulumi.Output[dict] | None:
+    """A secret JSON object of config ``key`` with ``fields``, or None when the key is not set."""
+    raw = config.get_secret(key)
+    if raw is None:
+        return None
+
+    def parse(text: str) -> dict:
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = None
+        if not isinstance(value, dict) or not all(isinstance(value.get(f), str) for f in fields):
+            raise SpecError([(f"{CONFIG_NAMESPACE}:{key}", f"must be a JSON object with text {', '.join(fields)}")], "stack config")
+        return value
+
+    return pulumi.Output.secret(raw.apply(parse))
+
+
+def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cell: ExistingCellSpec) -> CellFoundation:
+    """The existing cluster's part of a cell: its Kubernetes provider, the lake and the registry, nothing created outside."""
+    config = pulumi.Config(CONFIG_NAMESPACE)
+    lake_spec = cell.data_lake
+    external = isinstance(lake_spec.store, ExternalLakeSpec)
+    keys = _secret_json(config, LAKE_CREDENTIALS_KEY, ("access_key_id", "secret_access_key")) if external else None
+    if external and keys is None:  # before anything registers
+        raise SpecError([(f"{CONFIG_NAMESPACE}:{LAKE_CREDENTIALS_KEY}", "an external lake needs its access keys: "
+                          'pulumi config set --secret lepton-platform:lakeCredentials \'{"access_key_id": ..., "secret_access_key": ...}\'')], "stack config")
+
+    # pulumi_kubernetes: without kubeconfig the provider reads the ambient one (KUBECONFIG, ~/.kube/config).
+    provider = k8s.Provider(
+        f"{name}-kubernetes",
+        kubeconfig=config.get_secret(KUBECONFIG_KEY),
+        context=cell.cluster.context,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    in_cluster = pulumi.ResourceOptions(parent=parent, provider=provider)
+
+    ready: list[pulumi.Resource] = []
+    if isinstance(lake_spec.store, ExternalLakeSpec) and keys is not None:
+        endpoint: pulumi.Input[str] = lake_spec.store.endpoint
+        models_bucket: pulumi.Input[str] = f"{lake_spec.store.bucket_prefix}{MODELS_ZONE}"
+        access_key_id = keys.apply(lambda k: k["access_key_id"])
+        secret_access_key = keys.apply(lambda k: k["secret_access_key"])
+    else:
+        lake = InClusterLake(f"{name}-lake", {"spec": lake_spec.store, "zones": lake_spec.zones, "protected": spec.protected}, opts=in_cluster)
+        # The read-only identity: a model reads its artifact and never writes the lake.
+        endpoint, access_key_id, secret_access_key = lake.endpoint, lake.reader_access_key_id, lake.reader_secret_access_key
+        models_bucket = lake.buckets.get(MODELS_ZONE, MODELS_ZONE)
+        ready.append(lake)
+
+    push = _secret_json(config, REGISTRY_CREDENTIALS_KEY, ("username", "password"))
+    server = cell.registry.url.split("/", 1)[0]
+    credentials = None if push is None else push.apply(lambda c: {"server": server, **c})
+
+    def bind_model_reader(namespace: str, service_account: str) -> IdentityBinding:
+        # No workload identity: S3 access keys. The endpoint is plain env; the keys land in a Secret of the model's
+        # own (ModelDeployment) and reach the container through secretKeyRef, never the Deployment's spec.
+        # AWS_REGION only because the SDK signs requests with a region; SeaweedFS and most S3-compatible stores
+        # accept any.
+        return IdentityBinding(
+            service_account_annotations={},
+            env={"AWS_ENDPOINT_URL_S3": endpoint, "AWS_REGION": "us-east-1"},
+            secret_env={"AWS_ACCESS_KEY_ID": access_key_id, "AWS_SECRET_ACCESS_KEY": secret_access_key},
+        )
+
+    return CellFoundation(
+        cloud="existing",
+        kubernetes_provider=provider,
+        kubernetes_version=cell.cluster.kubernetes_version,
+        cluster_name=pulumi.Output.from_input(cell.cluster.context or cell.name),
+        registry=Registry(
+            repository_url=pulumi.Output.from_input(f"{cell.registry.url.rstrip('/')}/{cell.registry.repository}"),
+            credentials=credentials,
+        ),
+        models_uri=pulumi.Output.concat("s3://", models_bucket),
+        bind_model_reader=bind_model_reader,
+        capabilities=capabilities(cell),
+        ready=ready,
+    )

@@ -1,0 +1,112 @@
+"""An existing Kubernetes cluster's cell (on-prem, or kind / minikube on a laptop): no cloud resources at all.
+
+The cluster, its nodes and their labels are already there; the cell adds the in-cluster layer, an S3-compatible lake
+(SeaweedFS in the cluster, or an external endpoint) and a registry the cluster can pull from
+(docs/design.md, "Data lake", existing cluster).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from .common import (
+    DEFAULT_KUBERNETES_VERSION,
+    KUBERNETES_VERSIONS,
+    CellBase,
+    DataLakeZonesSpec,
+    DnsLabel,
+    GpuRuntimeSpec,
+    RegistrySpec,
+    SpecIssues,
+    Strict,
+)
+
+# Secret stack config keys the existing cell reads (`pulumi config set --secret lepton-platform:<key> ...`).
+KUBECONFIG_KEY = "kubeconfig"
+# The serving image's push credentials, JSON {"username": ..., "password": ...}; absent: push without auth.
+REGISTRY_CREDENTIALS_KEY = "registryCredentials"
+# The external lake's keys, JSON {"access_key_id": ..., "secret_access_key": ...}.
+LAKE_CREDENTIALS_KEY = "lakeCredentials"
+# A pinned SeaweedFS chart (https://seaweedfs.github.io/seaweedfs/helm), vendored in tests/upstream/seaweedfs-4.44.
+SEAWEEDFS_CHART_VERSION = "4.44.0"
+
+
+class ExistingClusterSpec(Strict):
+    kubernetes_version: Literal[KUBERNETES_VERSIONS] = DEFAULT_KUBERNETES_VERSION  # type: ignore[valid-type]
+    # The kubeconfig is the secret stack config lepton-platform:kubeconfig when set, else the ambient one
+    # (KUBECONFIG / ~/.kube/config): a pulumi_kubernetes Provider without kubeconfig reads it.
+    context: str | None = Field(None, min_length=1, description="A context of that kubeconfig; default: its current one.")
+
+
+class ExistingGpuRuntimeSpec(GpuRuntimeSpec):
+    install_driver: bool = Field(
+        True, description="The GPU operator installs the NVIDIA driver and container toolkit (nodes without them)."
+    )
+
+
+class InClusterLakeSpec(Strict):
+    """SeaweedFS in the cluster (its official chart), S3 API on, one bucket per zone."""
+
+    kind: Literal["in_cluster"] = "in_cluster"
+    chart_version: str = SEAWEEDFS_CHART_VERSION
+    namespace: DnsLabel = "lake"
+    volume_size: str = Field("10Gi", pattern=r"^\d+(Mi|Gi|Ti)$", description="Each volume server's storage.")
+
+
+class ExternalLakeSpec(Strict):
+    """An S3-compatible endpoint outside the cluster; its keys come from secret config lepton-platform:lakeCredentials."""
+
+    kind: Literal["external"] = "external"
+    endpoint: str = Field(pattern=r"^https?://[^\s/]+(/.*)?$", description="e.g. https://s3.dc1.example.com")
+    bucket_prefix: str = Field("", pattern=r"^([a-z0-9][a-z0-9-]*[a-z0-9]-)?$", description="Buckets are <prefix><zone>.")
+
+
+class ExistingDataLakeSpec(DataLakeZonesSpec):
+    store: InClusterLakeSpec | ExternalLakeSpec = Field(default_factory=InClusterLakeSpec, discriminator="kind")
+
+
+class ExistingRegistrySpec(RegistrySpec):
+    url: str = Field(
+        "localhost:5001",
+        pattern=r"^[A-Za-z0-9.-]+(:\d+)?(/[a-z0-9._/-]+)?$",
+        description="Registry host[:port][/path] the image is pushed to and pulled from; the image is <url>/<repository>.",
+    )
+
+
+class ExistingCellSpec(CellBase):
+    """A cell on a cluster that already exists: GPU pools only schedule (their nodes carry the labels already)."""
+
+    cloud: Literal["existing"] = "existing"
+    region: DnsLabel = Field(description="A free label for where the cluster is, e.g. on-prem-dc1 or local.")
+    cluster: ExistingClusterSpec = Field(default_factory=ExistingClusterSpec)
+    registry: ExistingRegistrySpec = Field(default_factory=ExistingRegistrySpec)
+    gpu_runtime: ExistingGpuRuntimeSpec = Field(default_factory=ExistingGpuRuntimeSpec)
+    data_lake: ExistingDataLakeSpec = Field(default_factory=ExistingDataLakeSpec)
+
+    @model_validator(mode="after")
+    def _cpu_image_without_gpus(self) -> "ExistingCellSpec":
+        if not self.gpu_pools and self.registry.build_variant == "cuda":
+            raise SpecIssues([(("registry", "build_variant"), "a cell without GPU pools serves CPU models: use cpu")])
+        return self
+
+    @property
+    def accelerators(self) -> set[str]:
+        # Every existing cluster has CPU nodes: it serves CPU models (ModelSpec accelerator: cpu) besides its pools'.
+        return {p.accelerator for p in self.gpu_pools} | {"cpu"}
+
+
+__all__ = [
+    "ExistingCellSpec",
+    "ExistingClusterSpec",
+    "ExistingDataLakeSpec",
+    "ExistingGpuRuntimeSpec",
+    "ExistingRegistrySpec",
+    "ExternalLakeSpec",
+    "InClusterLakeSpec",
+    "KUBECONFIG_KEY",
+    "LAKE_CREDENTIALS_KEY",
+    "REGISTRY_CREDENTIALS_KEY",
+    "SEAWEEDFS_CHART_VERSION",
+]
