@@ -390,9 +390,11 @@ class CellBase(Strict):
         zones = self.data_lake.zones  # type: ignore[attr-defined]  (every cloud's cell has a data_lake)
         if serves_models and MODELS_ZONE not in zones:
             issues.append((("data_lake", "zones"), f"models are served from the {MODELS_ZONE!r} zone; add it"))
-        cluster: ClusterEndpointSpec = self.cluster  # type: ignore[attr-defined]  (and a cluster)
-        if problem := public_endpoint_issue(cluster.endpoint_is_private(protected), cluster.public_access_cidrs):
-            issues.append((("cluster", "public_access_cidrs"), problem))
+        cluster = self.cluster  # type: ignore[attr-defined]  (and a cluster)
+        # A cluster the platform creates has an API endpoint to scope; an existing cluster's is the customer's own.
+        if isinstance(cluster, ClusterEndpointSpec):
+            if problem := public_endpoint_issue(cluster.endpoint_is_private(protected), cluster.public_access_cidrs):
+                issues.append((("cluster", "public_access_cidrs"), problem))
         return issues
 
 
