@@ -64,6 +64,9 @@ class Registry:
 
     repository_url: pulumi.Output[str]
     credentials: pulumi.Output[Mapping[str, Any]] | None
+    # What the cluster's nodes need to pull the image, as {server, username, password}: an existing cluster's private
+    # registry. None where the nodes' own cloud identity pulls (ECR, ACR and Artifact Registry grants) or none is asked.
+    pull_credentials: pulumi.Output[Mapping[str, Any]] | None = None
 
 
 @dataclass

@@ -119,6 +119,8 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         registry=Registry(
             repository_url=pulumi.Output.from_input(f"{cell.registry.url.rstrip('/')}/{cell.registry.repository}"),
             credentials=credentials,
+            # The cluster's nodes pull from the same private registry with the same account.
+            pull_credentials=credentials,
         ),
         models_uri=pulumi.Output.concat("s3://", models_bucket),
         bind_model_reader=bind_model_reader,

@@ -9,7 +9,10 @@ draining SIGTERM (serving/).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import base64
+import json
+
+from typing import Annotated, Any, Mapping
 
 import pulumi
 import pulumi_kubernetes.apps.v1 as apps
@@ -66,6 +69,9 @@ class ModelDeploymentArgs(ComponentArgs):
         default_factory=dict,
         description="Secret container environment (S3 access keys where there is no workload identity): kept in the "
         "model's own Secret, read by the pod through secretKeyRef.",
+    )
+    image_pull_secrets: list[DnsLabel] = Field(
+        default_factory=list, description="Secrets (kubernetes.io/dockerconfigjson) in the namespace the pods pull with."
     )
     failover: bool = Field(
         False,
@@ -162,6 +168,7 @@ def _pod_spec(
             "fs_group": USER_ID,
             "seccomp_profile": {"type": "RuntimeDefault"},
         },
+        **({"image_pull_secrets": [{"name": n} for n in args.image_pull_secrets]} if args.image_pull_secrets else {}),
         "containers": [_container(args, artifact, secret_name)],
         "volumes": [
             # PyTorch data loaders and NCCL use shared memory; the runtime's default /dev/shm is 64 MiB.
@@ -192,6 +199,25 @@ def models_namespace(resource_name: str, namespace: str, opts: pulumi.ResourceOp
             "name": namespace,
             "labels": {"istio-injection": "enabled", "pod-security.kubernetes.io/enforce": "restricted"},
         },
+        opts=opts,
+    )
+
+
+def registry_pull_secret(
+    resource_name: str, name: str, namespace: pulumi.Input[str], credentials: pulumi.Input[Mapping[str, Any]],
+    opts: pulumi.ResourceOptions,
+) -> core.Secret:
+    """A kubernetes.io/dockerconfigjson Secret from {server, username, password}, kept secret in state and plans."""
+
+    def dockerconfig(c: Mapping[str, Any]) -> str:
+        auth = base64.b64encode(f"{c['username']}:{c['password']}".encode()).decode()
+        return json.dumps({"auths": {c["server"]: {"username": c["username"], "password": c["password"], "auth": auth}}})
+
+    return core.Secret(
+        resource_name,
+        metadata={"name": name, "namespace": namespace},
+        type="kubernetes.io/dockerconfigjson",
+        string_data={".dockerconfigjson": pulumi.Output.secret(pulumi.Output.from_input(credentials).apply(dockerconfig))},
         opts=opts,
     )
 

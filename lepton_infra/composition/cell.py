@@ -17,7 +17,12 @@ from ..cell_contract import CellFoundation
 from ..components.kubernetes.gpu_runtime import NvidiaGpuRuntime
 from ..components.kubernetes.mesh import IstioMesh, MeshMember
 from ..components.kubernetes.mesh_ca import PluggedCa
-from ..components.kubernetes.model_deployment import TOKEN as MODEL_TOKEN, ModelDeployment, models_namespace
+from ..components.kubernetes.model_deployment import (
+    TOKEN as MODEL_TOKEN,
+    ModelDeployment,
+    models_namespace,
+    registry_pull_secret,
+)
 from ..components.kubernetes.serving_image import ServingImage, packaged_context
 from ..spec import CellSpec, ModelSpec, PlatformSpec, SpecError, parse_model
 from .foundations import foundation_builder
@@ -26,6 +31,7 @@ TOKEN = "lepton:platform:Cell"
 # Before a Platform held the cells, each cell was a top-level component of this type, named as the cell is now.
 TYPE_BEFORE_PLATFORM = "lepton:platform:Platform"
 MODELS_NAMESPACE = "models"
+REGISTRY_PULL_SECRET = "registry-pull"  # in the models namespace, when the cell's registry needs one to pull
 NAMESPACE_TYPE = "kubernetes:core/v1:Namespace"
 
 
@@ -33,6 +39,7 @@ class Cell(pulumi.ComponentResource):
     """Everything one cell of the spec stands up: ``Cell("prod-aws-use1", spec, cell="aws-use1")``."""
 
     foundation: CellFoundation
+    gpu_runtime: NvidiaGpuRuntime | None
     cluster_name: pulumi.Output[str]
     image_ref: pulumi.Output[str]
     models_uri: pulumi.Output[str]
@@ -67,15 +74,18 @@ class Cell(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.gpu_runtime = NvidiaGpuRuntime(
-            f"{name}-gpu-runtime",
-            {
-                "spec": cell_spec.gpu_runtime,
-                "driver_preinstalled": f.capabilities.gpu_driver_preinstalled,
-                "device_plugin_preinstalled": f.capabilities.gpu_device_plugin_preinstalled,
-            },
-            opts=in_cluster,
-        )
+        # A cell without GPU pools (CPU-only models on an existing cluster) has no GPU for the operator to run.
+        self.gpu_runtime = None
+        if cell_spec.gpu_pools:
+            self.gpu_runtime = NvidiaGpuRuntime(
+                f"{name}-gpu-runtime",
+                {
+                    "spec": cell_spec.gpu_runtime,
+                    "driver_preinstalled": f.capabilities.gpu_driver_preinstalled,
+                    "device_plugin_preinstalled": f.capabilities.gpu_device_plugin_preinstalled,
+                },
+                opts=in_cluster,
+            )
         self.mesh = IstioMesh(
             f"{name}-mesh",
             {
@@ -104,11 +114,19 @@ class Cell(pulumi.ComponentResource):
                 ready=self.mesh.member_ready,
             )
         models = spec.models_for(cell_spec)
-        serving_opts = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[self.mesh, self.gpu_runtime]))
+        runtime = [self.gpu_runtime] if self.gpu_runtime else []
+        serving_opts = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[self.mesh, *runtime]))
         if models:
             # The cell owns the models' namespace: removing any model must never move (and so delete) it.
             namespace = self._models_namespace(name, models, in_cluster)
-            serving_opts = pulumi.ResourceOptions.merge(serving_opts, pulumi.ResourceOptions(depends_on=[namespace]))
+            before_models: list[pulumi.Resource] = [namespace]
+            if f.registry.pull_credentials is not None:
+                # The nodes cannot pull from this registry on their own: the models pull with this Secret.
+                before_models.append(registry_pull_secret(
+                    f"{name}-{REGISTRY_PULL_SECRET}", REGISTRY_PULL_SECRET, namespace.metadata.name,
+                    f.registry.pull_credentials, pulumi.ResourceOptions(parent=self, provider=f.kubernetes_provider),
+                ))
+            serving_opts = pulumi.ResourceOptions.merge(serving_opts, pulumi.ResourceOptions(depends_on=before_models))
         # A model served in several cells fails over between them across the mesh.
         self.models = {model.name: self._model(name, model, serving_opts, len(spec.cells_of(model)) > 1) for model in models}
 
@@ -147,6 +165,7 @@ class Cell(pulumi.ComponentResource):
                 "pod_labels": dict(identity.pod_labels),
                 "env": dict(identity.env),
                 "failover": failover,
+                "image_pull_secrets": [REGISTRY_PULL_SECRET] if f.registry.pull_credentials is not None else [],
                 "secret_env": dict(identity.secret_env),
             },
             opts=opts,

@@ -3,6 +3,7 @@ secret, model pods that get the lake's endpoint and keys, CPU models off the GPU
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 from pathlib import Path
@@ -228,3 +229,26 @@ def test_every_kubernetes_object_of_the_local_stack_passes_the_kubernetes_schema
     kinds = {r.inputs["kind"] for r in objects}
     assert {"Secret", "Deployment", "Namespace"} <= kinds
     assert {r.inputs["apiVersion"].split("/")[0] for r in custom} <= {"security.istio.io", "networking.istio.io"}
+
+
+def test_models_pull_from_a_private_registry_with_a_secret_dockerconfig():
+    creds = {"username": "ci", "password": "s3cret-token"}
+    plan = build(platform(registry={"url": "registry.dc1.example.com/ml", "build_variant": "cpu"}),
+                 config={"lepton-platform:registryCredentials": json.dumps(creds)})
+    (secret,) = [s for s in plan.of_type("kubernetes:core/v1:Secret") if s.inputs["metadata"]["name"] == "registry-pull"]
+    assert secret.inputs["type"] == "kubernetes.io/dockerconfigjson" and secret.inputs["metadata"]["namespace"] == "models"
+    auths = json.loads(secret.inputs["stringData"][".dockerconfigjson"])["auths"]
+    assert auths["registry.dc1.example.com"]["username"] == "ci"
+    assert base64.b64decode(auths["registry.dc1.example.com"]["auth"]).decode() == "ci:s3cret-token"
+    assert secret.is_secret("stringData") and "s3cret-token" not in json.dumps(plan.summary())
+    (deployment,) = plan.of_type("kubernetes:apps/v1:Deployment")
+    assert deployment.inputs["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "registry-pull"}]
+    assert secret.urn in plan.one("lepton:kubernetes:ModelDeployment").dependencies
+    errors, _ = schema_errors(kubernetes_objects(plan), "1.35")
+    assert errors == []
+
+
+def test_without_registry_credentials_no_pull_secret_is_made_or_referenced(plan):
+    assert not [s for s in plan.of_type("kubernetes:core/v1:Secret") if s.inputs["metadata"]["name"] == "registry-pull"]
+    (deployment,) = plan.of_type("kubernetes:apps/v1:Deployment")
+    assert "imagePullSecrets" not in deployment.inputs["spec"]["template"]["spec"]

@@ -299,3 +299,16 @@ def test_the_in_cluster_layer_follows_the_aws_cells_capabilities(stack, cell, st
     for deployment in plan.of_type("kubernetes:apps/v1:Deployment"):
         env = {e["name"]: e.get("value") for e in deployment.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
         assert env["AWS_REGION"] == "us-east-1"
+
+
+def test_a_cell_without_gpu_pools_installs_no_gpu_operator(stack_plan):
+    plan = stack_plan("local")
+    assert not cell_spec("local", "local").gpu_pools
+    assert not [r for r in plan.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "gpu-operator"]
+    assert plan.of_type("kubernetes:apps/v1:Deployment"), "the CPU model is still served"
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_every_cell_with_gpu_pools_installs_the_gpu_operator(stack, stack_plan):
+    operators = [r for r in stack_plan(stack).of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "gpu-operator"]
+    assert len(operators) == len(spec_of(stack).cells)
