@@ -17,7 +17,7 @@ they do not know is an error, not a silent empty answer.
 from .mocks import DEFAULT_REGION, RealisticMocks
 from .mocks.aws import ACCOUNT_ID
 from .plan import SECRET_MASK, InputPath, OfflinePlan, PlannedResource, unwrap_secrets
-from .runner import run, run_stack
+from .runner import rejected, run, run_stack
 from ..stack_files import read_stack_config
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "PlannedResource",
     "RealisticMocks",
     "read_stack_config",
+    "rejected",
     "run",
     "run_stack",
     "unwrap_secrets",

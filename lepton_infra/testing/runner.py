@@ -10,6 +10,7 @@ import sysconfig
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from ..spec import SpecError
 from ..stack_files import read_stack_config
 from .mocks import RealisticMocks
 from .plan import OfflinePlan, PlannedResource, unwrap_secrets
@@ -173,6 +174,17 @@ def _program_with_outputs(program: Callable[[], Any]) -> None:
     program()
     root = get_root_resource()
     root.register_outputs(massage(root.outputs, []))
+
+
+def rejected(build: Callable[[], Any], **run_options: Any) -> tuple[SpecError, OfflinePlan]:
+    """The SpecError ``build`` raises under :func:`run` (``run_options`` passed on) and the plan it left behind, so a
+    test can assert both the message and that nothing was registered; an AssertionError when nothing is raised."""
+    plan = run_options.pop("plan", None) or OfflinePlan()
+    try:
+        run(build, plan=plan, **run_options)
+    except SpecError as error:
+        return error, plan
+    raise AssertionError("expected a SpecError, and the program ran without one")
 
 
 def run_stack(stack: str, stacks_dir: str | Path, config_overrides: Mapping[str, Any] | None = None, **kwargs) -> OfflinePlan:

@@ -3,30 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Callable
 
-from lepton_infra.testing import OfflinePlan, PlannedResource, run
-from lepton_infra.spec import SpecError
+from lepton_infra.testing import OfflinePlan, PlannedResource, rejected  # noqa: F401  (rejected: for the tests)
 
 from moto_checks import assert_kms_accepts
 
 KEY = "aws:kms/key:Key"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-
-
-def rejected(build: Callable[[], object]) -> tuple[SpecError, OfflinePlan]:
-    """The SpecError ``build`` raises and the plan it left behind (expected empty)."""
-    caught: list[SpecError] = []
-
-    def program():
-        try:
-            build()
-        except SpecError as exc:
-            caught.append(exc)
-
-    plan = run(program)
-    assert caught, "expected a SpecError"
-    return caught[0], plan
 
 
 def ec2_id(resource) -> str:

@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 from lepton_infra.spec import SpecError
 from lepton_infra.testing import OfflinePlan, RealisticMocks, run
+from lepton_infra.testing import rejected as refused
 from lepton_infra.testing.mocks.azure import SUBSCRIPTION_ID
 
 LOCATION = "westeurope"
@@ -26,18 +27,8 @@ def run_azure(program: Callable[[], Any], **kwargs) -> OfflinePlan:
 
 
 def rejected(build: Callable[[], object]) -> tuple[SpecError, OfflinePlan]:
-    """The SpecError ``build`` raises and the plan it left behind (expected empty)."""
-    caught: list[SpecError] = []
-
-    def program():
-        try:
-            build()
-        except SpecError as exc:
-            caught.append(exc)
-
-    plan = run_azure(program)
-    assert caught, "expected a SpecError"
-    return caught[0], plan
+    """The SpecError ``build`` raises under the Azure mocks and the plan it left behind (expected empty)."""
+    return refused(build, config={"azure-native:location": LOCATION}, mocks=RealisticMocks(region=LOCATION))
 
 
 def role_definition(role: str) -> str:

@@ -134,3 +134,18 @@ def test_the_harness_answers_to_its_earlier_name():
     import lepton_infra.testing as testing
 
     assert earlier.run is testing.run and earlier.OfflinePlan is testing.OfflinePlan
+
+
+def test_rejected_returns_the_spec_error_and_what_was_registered_before_it():
+    from lepton_infra.spec import SpecError
+    from lepton_infra.testing import rejected
+
+    def program():
+        aws.kms.Key("before")
+        raise SpecError([("field", "what would be right")], "Args")
+
+    error, plan = rejected(program)
+    assert error.issues == [("field", "what would be right")]
+    assert [r.name for r in plan.resources] == ["before"]
+    with pytest.raises(AssertionError, match="expected a SpecError"):
+        rejected(lambda: aws.kms.Key("fine"))

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-import pytest
-
 from lepton_infra.spec import SpecError
 from lepton_infra.testing import OfflinePlan, run
+from lepton_infra.testing import rejected as refused
 
 PROJECT = "lepton-dev-123456"
 REGION = "europe-west4"
@@ -38,10 +37,7 @@ def gcp_run(program: Callable[[], object], **kwargs) -> OfflinePlan:
 
 def rejected(build: Callable[[], object], **kwargs) -> tuple[SpecError, OfflinePlan]:
     """The SpecError ``build`` raises and the plan it left behind (expected empty)."""
-    plan = OfflinePlan()
-    with pytest.raises(SpecError) as caught:
-        gcp_run(build, plan=plan, **kwargs)
-    return caught.value, plan
+    return refused(build, config={**CONFIG, **kwargs.pop("config", {})}, **kwargs)
 
 
 def key_users(plan: OfflinePlan, key) -> dict[str, str]:

@@ -8,8 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from lepton_infra.kubernetes_schema import kubernetes_objects, schema_errors
-from lepton_infra.testing import OfflinePlan, PlannedResource, run
-from lepton_infra.spec import SpecError
+from lepton_infra.testing import OfflinePlan, PlannedResource, rejected, run  # noqa: F401  (rejected: for the tests)
 
 KUBERNETES_VERSION = "1.35"
 KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n"
@@ -23,21 +22,6 @@ def run_with_provider(build: Callable[[pulumi.ResourceOptions], object]) -> Offl
         build(pulumi.ResourceOptions(provider=provider))
 
     return run(program)
-
-
-def rejected(build: Callable[[], object]) -> tuple[SpecError, OfflinePlan]:
-    """The SpecError ``build`` raises and the plan it left behind (expected empty)."""
-    caught: list[SpecError] = []
-
-    def program():
-        try:
-            build()
-        except SpecError as exc:
-            caught.append(exc)
-
-    plan = run(program)
-    assert caught, "expected a SpecError"
-    return caught[0], plan
 
 
 def custom_resources_after_strict_schema_check(plan: OfflinePlan) -> list[PlannedResource]:
