@@ -21,6 +21,7 @@ import pulumi_kubernetes as k8s
 from pulumi_aws import get_region_output
 from pydantic import Field, model_validator
 
+from lepton_infra.kubeconfig import exec_user, single_cluster
 from lepton_infra.conventions import stack_scoped_name
 from lepton_infra.spec import (
     ClusterArgs,
@@ -89,27 +90,10 @@ class EksClusterArgs(ClusterArgs):
 
 def kubeconfig(name: str, region: str, endpoint: str, ca_data: str) -> str:
     """A JSON kubeconfig that authenticates through `aws eks get-token` (client.authentication.k8s.io/v1beta1)."""
-    return json.dumps(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
-            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
-            "current-context": name,
-            "users": [
-                {
-                    "name": name,
-                    "user": {
-                        "exec": {
-                            "apiVersion": "client.authentication.k8s.io/v1beta1",
-                            "command": "aws",
-                            "args": ["eks", "get-token", "--cluster-name", name, "--region", region, "--output", "json"],
-                            "interactiveMode": "Never",
-                        }
-                    },
-                }
-            ],
-        }
+    return single_cluster(
+        name,
+        {"server": endpoint, "certificate-authority-data": ca_data},
+        exec_user("aws", ["eks", "get-token", "--cluster-name", name, "--region", region, "--output", "json"]),
     )
 
 

@@ -20,7 +20,6 @@ Pulumi, as the EKS kubeconfig uses ``aws eks get-token``).
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 import pulumi
@@ -30,6 +29,7 @@ import pulumi_kubernetes as k8s
 import yaml
 from pydantic import Field
 
+from lepton_infra.kubeconfig import exec_user, single_cluster
 from lepton_infra.conventions import POOL_LABEL, stack_scoped_name
 from lepton_infra.spec import ClusterArgs, PulumiInput, parse_model
 from lepton_infra.spec.azure import SYSTEM_POOL_NAME, AksClusterSpec, AzureNetworkSpec, AzureTags
@@ -117,30 +117,11 @@ def kubeconfig(user_kubeconfig_b64: str) -> str:
     AKS returns an exec kubeconfig that logs in by device code (interactive); the server and CA are kept, the user
     becomes ``kubelogin get-token --login azurecli`` (non-interactive, like ``aws eks get-token``).
     """
-    config = yaml.safe_load(base64.b64decode(user_kubeconfig_b64))
-    (cluster,) = config["clusters"]
-    name = cluster["name"]
-    return json.dumps(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [cluster],
-            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
-            "current-context": name,
-            "users": [
-                {
-                    "name": name,
-                    "user": {
-                        "exec": {
-                            "apiVersion": "client.authentication.k8s.io/v1beta1",
-                            "command": "kubelogin",
-                            "args": ["get-token", "--login", "azurecli", "--server-id", AKS_AAD_SERVER_APP_ID],
-                            "interactiveMode": "Never",
-                        }
-                    },
-                }
-            ],
-        }
+    (cluster,) = yaml.safe_load(base64.b64decode(user_kubeconfig_b64))["clusters"]
+    return single_cluster(
+        cluster["name"],
+        cluster["cluster"],
+        exec_user("kubelogin", ["get-token", "--login", "azurecli", "--server-id", AKS_AAD_SERVER_APP_ID]),
     )
 
 

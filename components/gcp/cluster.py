@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pulumi
@@ -24,6 +23,7 @@ import pulumi_gcp.serviceaccount as serviceaccount
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
+from lepton_infra.kubeconfig import exec_user, single_cluster
 from lepton_infra.conventions import POOL_LABEL
 from lepton_infra.spec import ClusterArgs, PulumiInput, parse_model
 from lepton_infra.spec.gcp import GcpLabels, GkeClusterSpec
@@ -65,28 +65,10 @@ class GkeClusterArgs(ClusterArgs):
 
 def kubeconfig(name: str, endpoint: str, ca_data: str) -> str:
     """A JSON kubeconfig that authenticates through gke-gcloud-auth-plugin (client.authentication.k8s.io/v1beta1)."""
-    return json.dumps(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": name, "cluster": {"server": f"https://{endpoint}", "certificate-authority-data": ca_data}}],
-            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
-            "current-context": name,
-            "users": [
-                {
-                    "name": name,
-                    "user": {
-                        "exec": {
-                            "apiVersion": "client.authentication.k8s.io/v1beta1",
-                            "command": AUTH_PLUGIN,
-                            "installHint": _AUTH_PLUGIN_HINT,
-                            "provideClusterInfo": True,
-                            "interactiveMode": "Never",
-                        }
-                    },
-                }
-            ],
-        }
+    return single_cluster(
+        name,
+        {"server": f"https://{endpoint}", "certificate-authority-data": ca_data},
+        exec_user(AUTH_PLUGIN, installHint=_AUTH_PLUGIN_HINT, provideClusterInfo=True),
     )
 
 

@@ -14,7 +14,6 @@ more cells later changes values, not the release.
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -24,6 +23,7 @@ import pulumi_kubernetes.rbac.v1 as rbac
 from pulumi_kubernetes.apiextensions import CustomResource
 from pydantic import Field
 
+from lepton_infra.kubeconfig import single_cluster
 from lepton_infra.spec import ComponentArgs, DnsLabel, MeshSpec, parse_model
 
 from ._helm import child_name, namespace, release
@@ -173,16 +173,7 @@ def cross_network_gateway_spec() -> dict[str, Any]:
 def remote_kubeconfig(cluster_name: str, server: str, ca_data: str, token: str) -> str:
     """A kubeconfig of ``cluster_name`` authenticating with a bearer token, as ``istioctl create-remote-secret``
     writes it: istiod runs no cloud CLI, so no exec plugin."""
-    return json.dumps(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": cluster_name, "cluster": {"server": server, "certificate-authority-data": ca_data}}],
-            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
-            "current-context": cluster_name,
-            "users": [{"name": cluster_name, "user": {"token": token}}],
-        }
-    )
+    return single_cluster(cluster_name, {"server": server, "certificate-authority-data": ca_data}, {"token": token})
 
 
 def remote_secret(parent: pulumi.Resource, name: str, remote: MeshMember, local: MeshMember) -> core.Secret:
