@@ -44,6 +44,7 @@ EXTENDED_USES = {
 }
 
 _made: dict[str, tuple[str, dict]] = {}
+_keys: dict[str, Any] = {}  # private key PEM -> the key object it was made from, so signing does not parse it again
 
 
 def _plain(handler: Callable) -> Callable:
@@ -62,10 +63,10 @@ def _once(kind: str, name: str, inputs: Mapping[str, Any], make: Callable[[], tu
     return _made[key]
 
 
-# Offline, RSA keys are made at most this size: a 4096-bit key takes about a second to generate (four of them were most
-# of a three-cell plan's run), and signatures and chains check the same at 2048. The inputs still say what `pulumi up`
-# makes (rsaBits), and that is what tests assert on.
-OFFLINE_RSA_BITS_MAX = 2048
+# Offline, RSA keys are made at the smallest size `cryptography` allows: a 4096-bit key takes about a second to
+# generate and a 2048-bit one ~60 ms (a three-cell plan makes four), while signatures and chains check the same at
+# 1024. The inputs still say what `pulumi up` makes (rsaBits), and that is what tests assert on.
+OFFLINE_RSA_BITS_MAX = 1024
 
 
 def _new_key(inputs: Mapping[str, Any]):
@@ -86,6 +87,7 @@ def _private_key(m, name, inputs, region):
         # The provider's private_key_pem is PKCS#1 for RSA ("RSA PRIVATE KEY"), SEC 1 for ECDSA, PKCS#8 for ED25519.
         legacy = serialization.PrivateFormat.PKCS8 if isinstance(key, ed25519.Ed25519PrivateKey) else serialization.PrivateFormat.TraditionalOpenSSL
         pem = key.private_bytes(serialization.Encoding.PEM, legacy, serialization.NoEncryption()).decode()
+        _keys[pem] = key
         pkcs8 = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
         public = key.public_key()
         public_pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
@@ -153,7 +155,10 @@ def _sign(name: str, inputs: Mapping[str, Any], subject: x509.Name, public_key, 
 
 
 def _load_key(pem: str):
-    return serialization.load_pem_private_key(pem.encode(), password=None)
+    """The key of a PEM: the one made here, else parsed (parsing checks an RSA key's consistency: ~30 ms each)."""
+    if pem not in _keys:
+        _keys[pem] = serialization.load_pem_private_key(pem.encode(), password=None)
+    return _keys[pem]
 
 
 def _self_signed_cert(m, name, inputs, region):
