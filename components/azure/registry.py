@@ -20,8 +20,9 @@ Owner/Contributor), and no secret is ever stored in Azure. The alternatives, and
   the registry's generateCredentials action, which the provider does not offer (pulumi-azure-native#3099), and it
   is a static secret.
 - a service principal's client secret: a static secret, and an Entra application the raw provider cannot create.
-The exchange is an HTTPS call made when the registry's login server and the token are known (not a resource);
-``exchange_refresh_token`` is its single implementation, and the offline harness answers it from the mocks.
+The exchange is an HTTPS call made when the registry's login server and the token are known (not a resource): it
+goes through lepton_infra.outbound as EXCHANGE_CALL, so the offline harness answers it (its Azure mocks) and the
+engine makes it; ``exchange_refresh_token`` is its single implementation.
 """
 
 from __future__ import annotations
@@ -29,19 +30,17 @@ from __future__ import annotations
 import json
 import urllib.parse
 import urllib.request
-from typing import Any, Callable
+from typing import Any
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.containerregistry as containerregistry
-from pulumi.runtime.mocks import MockMonitor
-from pulumi.runtime.settings import SETTINGS
 from pydantic import Field
 
+from lepton_infra import outbound
 from lepton_infra.conventions import stack_scoped_name
 from lepton_infra.spec import ComponentArgs, NamePrefix, PulumiInput, RegistrySpec, parse_model
 from lepton_infra.spec.azure import AzureTags
-from lepton_infra.testing.mocks.azure import acr_refresh_token  # offline, the registry's answer (see _exchange)
 
 from .._resource_options import data_options
 from . import _names, _roles
@@ -56,8 +55,8 @@ REGISTRY_AUDIENCE = "https://containerregistry.azure.net"
 # The user docker presents an ACR refresh token as (AAD-OAuth, "Authenticating docker with an ACR refresh token").
 REFRESH_TOKEN_USER = "00000000-0000-0000-0000-000000000000"
 _EXCHANGE_TIMEOUT_SECONDS = 30
-
-Exchange = Callable[[str, str, str], str]
+# The exchange's name for lepton_infra.outbound (offline, the Azure mocks answer it: provider prefix first).
+EXCHANGE_CALL = "azure-native:containerregistry/oauth2:exchange"
 
 
 class ContainerRegistryArgs(ComponentArgs):
@@ -85,13 +84,9 @@ def exchange_refresh_token(login_server: str, tenant_id: str, entra_token: str) 
         return json.loads(response.read())["refresh_token"]
 
 
-def _exchange() -> Exchange:
-    """The real exchange; under Pulumi's mocks (no registry exists to call) the Azure mocks' answer to it."""
-    return acr_refresh_token if isinstance(SETTINGS.monitor, MockMonitor) else exchange_refresh_token
-
-
-def push_credentials(login_server: str, tenant_id: str, entra_token: str, exchange: Exchange) -> dict[str, str]:
-    return {"server": login_server, "username": REFRESH_TOKEN_USER, "password": exchange(login_server, tenant_id, entra_token)}
+def push_credentials(login_server: str, tenant_id: str, entra_token: str) -> dict[str, str]:
+    password = outbound.call(EXCHANGE_CALL, exchange_refresh_token, login_server, tenant_id, entra_token)
+    return {"server": login_server, "username": REFRESH_TOKEN_USER, "password": password}
 
 
 def registry_policies() -> dict[str, Any]:
@@ -132,7 +127,6 @@ class ContainerRegistry(pulumi.ComponentResource):
             opts=data_options(self, args.protected),
         )
         token = authorization.get_client_token_output(endpoint=REGISTRY_AUDIENCE, opts=invoke_opts)
-        exchange = _exchange()
 
         self._registry = registry
         self.registry_name = registry.name
@@ -141,7 +135,7 @@ class ContainerRegistry(pulumi.ComponentResource):
         self.repository_url = pulumi.Output.concat(registry.login_server, "/", args.spec.repository)
         self.credentials = pulumi.Output.secret(
             pulumi.Output.all(registry.login_server, client.tenant_id, token.token).apply(
-                lambda a: push_credentials(*a, exchange=exchange)
+                lambda a: push_credentials(*a)
             )
         )
         self.register_outputs(

@@ -12,6 +12,7 @@ import sysconfig
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from .. import outbound
 from ..spec import SpecError
 from ..stack_files import read_stack_config
 from .mocks import RealisticMocks
@@ -179,7 +180,8 @@ def _run_in_fresh_context(program, config, project, stack, preview, inner, plan)
         pulumi.runtime.set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
         recording = _RecordingMocks(inner, plan)
         pulumi.runtime.set_mocks(recording, project=project, stack=stack, preview=preview, monitor=_recording_monitor(recording, plan))
-        loop.run_until_complete(run_pulumi_func(lambda: _program_with_outputs(program)))
+        with outbound.answered_by(inner.outbound):
+            loop.run_until_complete(run_pulumi_func(lambda: _program_with_outputs(program)))
     finally:
         SETTINGS.outputs.clear()
         loop.close()

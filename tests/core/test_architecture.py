@@ -73,3 +73,12 @@ def test_components_import_only_the_core_their_own_folder_and_the_shared_in_clus
 def test_no_import_of_the_library_hides_inside_a_function(path):
     hidden = [m for m, inside in imports(path) if inside and m.startswith("lepton_infra")]
     assert not hidden, f"{path.relative_to(ROOT)} imports {hidden} inside a function: an import cycle is being dodged"
+
+
+@pytest.mark.parametrize("path", sources("components"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_component_imports_the_offline_harness_or_asks_whether_it_runs_under_mocks(path):
+    """What a component does under the engine is what it does offline: the harness answers it from the outside
+    (provider mocks, lepton_infra.outbound), never through a branch of the component's own."""
+    bad = [m for m, _ in imports(path) if m.startswith(("lepton_infra.testing", "pulumi.runtime.mocks"))]
+    assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+    assert "MockMonitor" not in path.read_text(), f"{path.relative_to(ROOT)} checks for Pulumi's mock monitor"

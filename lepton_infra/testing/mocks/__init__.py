@@ -3,9 +3,10 @@
 A resource type or invoke token starts with its provider's package (``aws:eks/cluster:Cluster``,
 ``kubernetes:core/v1:Namespace``, ``docker-build:index:Image``); PROVIDERS maps that package to the module of this
 folder that answers for it. A provider module defines ``RESOURCES`` (type -> handler returning ``(id, outputs)``),
-``INVOKES`` (token -> handler returning the result) and optionally ``default`` for its other types. A handler is called
-as ``handler(mocks, name, inputs, region)`` (invokes: ``handler(mocks, args, region)``). Adding a cloud's mocks is one
-module and one line here.
+``INVOKES`` (token -> handler returning the result), optionally ``default`` for its other types and ``OUTBOUND``
+(name -> function answering a call the program makes itself, lepton_infra.outbound, with that call's arguments). A
+handler is called as ``handler(mocks, name, inputs, region)`` (invokes: ``handler(mocks, args, region)``). Adding a
+cloud's mocks is one module and one line here.
 """
 
 from __future__ import annotations
@@ -65,6 +66,17 @@ class RealisticMocks:
                 f"provider's module in lepton_infra/testing/mocks/"
             )
         return handler(self, dict(args.args), self._region_of(args.provider, args.args))
+
+    def outbound(self, name: str, args: tuple[Any, ...]) -> Any:
+        """The answer to a call the program makes itself (lepton_infra.outbound.call), from its provider's module."""
+        module = provider_module(name)
+        answer = getattr(module, "OUTBOUND", {}).get(name) if module else None
+        if answer is None:
+            raise NotImplementedError(
+                f"offline mocks do not know the program's own call {name!r}; add a realistic answer to the OUTBOUND of "
+                f"its provider's module in lepton_infra/testing/mocks/"
+            )
+        return answer(*args)
 
     def _region_of(self, provider_ref: str | None, inputs: Mapping[str, Any]) -> str:
         """The region (AWS, GCP) or location (Azure) of the resource's provider, else of its inputs, else the default."""

@@ -264,7 +264,8 @@ def jwt_claims(token: str) -> dict[str, Any]:
 
 
 def acr_refresh_token(login_server: str, tenant_id: str, entra_token: str) -> str:
-    """What a registry's POST /oauth2/exchange answers (components/azure/registry.py calls it; there is no invoke):
+    """What a registry's POST /oauth2/exchange answers (components/azure/registry.py calls it, through
+    lepton_infra.outbound: it is no invoke):
     an ACR refresh token for the token's principal, or a refusal of a token not issued for the registry, as a
     registry with ARM-audience tokens disabled refuses them."""
     claims = jwt_claims(entra_token)
@@ -335,4 +336,8 @@ INVOKES: dict[str, Callable[..., dict]] = {
     "azure-native:authorization:getClientConfig": _client_config,
     "azure-native:authorization:getClientToken": _client_token,
     "azure-native:containerservice:listManagedClusterUserCredentials": _user_credentials,
+}
+# Calls the program makes itself (lepton_infra.outbound): the name is components/azure/registry.py's EXCHANGE_CALL.
+OUTBOUND: dict[str, Callable[..., Any]] = {
+    "azure-native:containerregistry/oauth2:exchange": acr_refresh_token,
 }
