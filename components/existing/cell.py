@@ -126,4 +126,10 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         bind_model_reader=bind_model_reader,
         capabilities=capabilities(cell),
         ready=ready,
+        api_endpoint=_given(cell.cluster.api_endpoint),
+        certificate_authority=_given(cell.cluster.certificate_authority_data),
     )
+
+
+def _given(value: str | None) -> pulumi.Output[str] | None:
+    return None if value is None else pulumi.Output.from_input(value)

@@ -384,8 +384,11 @@ class CellBase(Strict):
     def accelerators(self) -> set[str]:
         return {p.accelerator for p in self.gpu_pools}
 
-    def platform_issues(self, protected: bool, serves_models: bool) -> list[tuple[tuple[str | int, ...], str]]:
-        """Problems only the platform can see (paths relative to the cell): a cloud adds its own to these."""
+    def platform_issues(
+        self, protected: bool, serves_models: bool, meshed: bool = False
+    ) -> list[tuple[tuple[str | int, ...], str]]:
+        """Problems only the platform can see (paths relative to the cell; ``meshed``: the stack joins several cells
+        into one mesh): a cloud adds its own to these."""
         issues: list[tuple[tuple[str | int, ...], str]] = []
         zones = self.data_lake.zones  # type: ignore[attr-defined]  (every cloud's cell has a data_lake)
         if serves_models and MODELS_ZONE not in zones:

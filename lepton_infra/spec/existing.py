@@ -7,9 +7,11 @@ The cluster, its nodes and their labels are already there; the cell adds the in-
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .common import (
     DEFAULT_KUBERNETES_VERSION,
@@ -38,6 +40,38 @@ class ExistingClusterSpec(Strict):
     # The kubeconfig is the secret stack config lepton-platform:kubeconfig when set, else the ambient one
     # (KUBECONFIG / ~/.kube/config): a pulumi_kubernetes Provider without kubeconfig reads it.
     context: str | None = Field(None, min_length=1, description="A context of that kubeconfig; default: its current one.")
+    # What the other cells' istiod use to watch this cluster when a stack joins several cells into one mesh
+    # (docs/design.md, "Mesh"). Given, not read from the kubeconfig: a kind or minikube kubeconfig says
+    # https://127.0.0.1:<port>, which no other cluster can reach, and it may name a CA file instead of its data.
+    api_endpoint: str | None = Field(
+        None,
+        pattern=r"^https://[^\s/]+(/.*)?$",
+        description="The API server as the other cells reach it (https://host[:port]); needed when the stack has several cells.",
+    )
+    certificate_authority_data: str | None = Field(
+        None,
+        description="The API server's CA bundle, base64 PEM (kubeconfig's certificate-authority-data); with api_endpoint.",
+    )
+
+    @field_validator("certificate_authority_data")
+    @classmethod
+    def _base64_pem(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            pem = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("must be base64 (kubeconfig's certificate-authority-data), not the PEM text itself") from None
+        if b"-----BEGIN CERTIFICATE-----" not in pem:
+            raise ValueError("must be a base64 PEM certificate bundle (-----BEGIN CERTIFICATE-----)")
+        return value
+
+    @model_validator(mode="after")
+    def _endpoint_with_its_ca(self) -> "ExistingClusterSpec":
+        if (self.api_endpoint is None) != (self.certificate_authority_data is None):
+            missing = "certificate_authority_data" if self.certificate_authority_data is None else "api_endpoint"
+            raise SpecIssues([((missing,), "api_endpoint and certificate_authority_data go together: set both or neither")])
+        return self
 
 
 class ExistingGpuRuntimeSpec(GpuRuntimeSpec):
@@ -90,6 +124,16 @@ class ExistingCellSpec(CellBase):
         if not self.gpu_pools and self.registry.build_variant == "cuda":
             raise SpecIssues([(("registry", "build_variant"), "a cell without GPU pools serves CPU models: use cpu")])
         return self
+
+    def platform_issues(self, protected: bool, serves_models: bool, meshed: bool = False):
+        issues = super().platform_issues(protected, serves_models, meshed)
+        if meshed and self.cluster.api_endpoint is None:
+            issues.append((
+                ("cluster", "api_endpoint"),
+                "a stack of several cells joins them in one mesh, whose other istiods watch this cluster: set "
+                "cluster.api_endpoint (reachable from the other clusters) and cluster.certificate_authority_data",
+            ))
+        return issues
 
     @property
     def accelerators(self) -> set[str]:

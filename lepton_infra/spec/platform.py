@@ -91,7 +91,8 @@ class PlatformSpec(Strict):
                 most = max(p.gpus_per_node for p in pools)
                 issues.append((("models", i, "gpus"), f"{model.gpus} GPUs per replica, but {model.accelerator} nodes have at most {most}"))
         for i, cell in enumerate(self.cells):
-            issues += [(("cells", i, *path), problem) for path, problem in cell.platform_issues(self.protected, bool(self.models))]
+            found = cell.platform_issues(self.protected, bool(self.models), meshed=len(self.cells) > 1)
+            issues += [(("cells", i, *path), problem) for path, problem in found]
         if issues:
             raise SpecIssues(issues)
         return self
