@@ -59,10 +59,7 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
     autoscaler = ClusterAutoscaler(
         f"{name}-cluster-autoscaler",
         {
-            "cluster_name": cluster.name,
-            "kubernetes_version": cell.cluster.kubernetes_version,
-            "oidc_provider_arn": cluster.oidc_provider_arn,
-            "oidc_issuer": cluster.oidc_issuer,
+            "cluster": cluster,
             # The role keeps the name earlier releases gave it (its component's name), so stacks update in place.
             "role_name": conventions.physical_name(f"{name}-cluster-autoscaler-identity", max_length=64),
             "tags": tags,
@@ -96,8 +93,7 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         identity = WorkloadIdentity(
             identity_name,
             {
-                "oidc_provider_arn": cluster.oidc_provider_arn,
-                "oidc_issuer": cluster.oidc_issuer,
+                "cluster": cluster,
                 "namespace": namespace,
                 "service_account": service_account,
                 "role_name": conventions.physical_name(identity_name, max_length=64),

@@ -15,18 +15,18 @@ table).
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import pulumi
 from pulumi_aws import get_region_output
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from lepton_infra.spec import KUBERNETES_VERSIONS, ComponentArgs, PulumiInput, parse_model
+from lepton_infra.spec import ComponentArgs, parse_model
 
 from ..kubernetes._helm import release
 from .cluster import SYSTEM_POOL_LABELS
 from .gpu_node_pool import AUTOSCALER_TAG_PREFIX
-from .workload_identity import WorkloadIdentity
+from .workload_identity import OidcTrust, WorkloadIdentity
 
 TOKEN = "lepton:aws:ClusterAutoscaler"
 NAMESPACE = "kube-system"
@@ -44,19 +44,33 @@ IMAGE_TAGS = {"1.33": "v1.33.3", "1.34": "v1.34.5", "1.35": "v1.35.0"}
 Expander = Literal["least-waste", "random", "most-pods", "price", "priority"]
 
 
+@runtime_checkable
+class AutoscaledCluster(OidcTrust, Protocol):
+    """What the autoscaler needs of its cluster (an EksCluster has it): the name its node groups are tagged with and
+    its IAM condition scopes, the Kubernetes minor its image follows, and the OIDC provider its role trusts."""
+
+    @property
+    def name(self) -> pulumi.Input[str]: ...
+
+    @property
+    def kubernetes_version(self) -> str: ...
+
+
 class ClusterAutoscalerArgs(ComponentArgs):
-    cluster_name: PulumiInput = Field(description="The EKS cluster's name (discovery tags and the IAM condition use it).")
-    kubernetes_version: Literal[KUBERNETES_VERSIONS] = Field(  # type: ignore[valid-type]
-        description="The cluster's Kubernetes minor; the autoscaler image's minor is pinned to it."
-    )
-    oidc_provider_arn: PulumiInput = Field(description="ARN of the cluster's IAM OIDC provider (IRSA).")
-    oidc_issuer: PulumiInput = Field(description="The cluster's OIDC issuer, with or without https://.")
+    cluster: AutoscaledCluster = Field(description="The cluster whose node groups it scales (an EksCluster).")
     expander: Expander = Field(
         "least-waste", description="How to pick a node group when several fit: least idle CPU/memory after scale-up."
     )
     chart_version: str = CHART_VERSION
     role_name: str | None = Field(None, description="Its IAM role's name; default <stack>-<resource name>-identity.")
     tags: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("cluster")
+    @classmethod
+    def _image_for_its_minor(cls, cluster: AutoscaledCluster) -> AutoscaledCluster:
+        if cluster.kubernetes_version not in IMAGE_TAGS:
+            raise ValueError(f"Kubernetes {cluster.kubernetes_version!r} has no pinned autoscaler image; supported: {', '.join(IMAGE_TAGS)}")
+        return cluster
 
 
 def autoscaler_policy(cluster_name: str) -> str:
@@ -172,8 +186,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
         identity = WorkloadIdentity(
             f"{name}-identity",
             {
-                "oidc_provider_arn": args.oidc_provider_arn,
-                "oidc_issuer": args.oidc_issuer,
+                "cluster": args.cluster,
                 "namespace": NAMESPACE,
                 "service_account": SERVICE_ACCOUNT,
                 "role_name": args.role_name,
@@ -182,9 +195,9 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             opts=child,
         )
         policy = identity.attach_policy(
-            "cluster-autoscaler", pulumi.Output.from_input(args.cluster_name).apply(autoscaler_policy)
+            "cluster-autoscaler", pulumi.Output.from_input(args.cluster.name).apply(autoscaler_policy)
         )
-        self.image_tag = IMAGE_TAGS[args.kubernetes_version]
+        self.image_tag = IMAGE_TAGS[args.cluster.kubernetes_version]
         chart = release(
             self,
             CHART,
@@ -193,10 +206,10 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             version=args.chart_version,
             namespace=NAMESPACE,
             values=chart_values(
-                args.cluster_name,
+                args.cluster.name,
                 # The region of the AWS provider the component runs under, where the node groups are.
                 get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region,
-                args.kubernetes_version,
+                args.cluster.kubernetes_version,
                 args.expander,
                 identity.service_account_annotations,
             ),

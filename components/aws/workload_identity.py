@@ -9,6 +9,9 @@ Permissions come from grants (e.g. ``DataLake.grant_read``), never from hand-wri
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
 import pulumi
 import pulumi_aws.iam as iam
 from pydantic import Field
@@ -25,10 +28,28 @@ ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 _INLINE_POLICY_NAME_MAX = 128
 
 
+@runtime_checkable
+class OidcTrust(Protocol):
+    """What an IRSA role trusts: a cluster's IAM OIDC provider. An EksCluster is one; OidcProvider names another's."""
+
+    @property
+    def oidc_provider_arn(self) -> pulumi.Input[str]: ...
+
+    @property
+    def oidc_issuer(self) -> pulumi.Input[str]: ...
+
+
+@dataclass(frozen=True)
+class OidcProvider:
+    """The IAM OIDC provider of a cluster made elsewhere: its ARN and issuer (with or without https://)."""
+
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_issuer: pulumi.Input[str]
+
+
 class WorkloadIdentityArgs(ComponentArgs):
-    oidc_provider_arn: PulumiInput = Field(description="ARN of the cluster's IAM OIDC provider.")
-    oidc_issuer: PulumiInput = Field(
-        description="The cluster's OIDC issuer without https://, e.g. oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE."
+    cluster: OidcTrust = Field(
+        description="The cluster whose service account assumes the role: an EksCluster, or OidcProvider(arn, issuer)."
     )
     namespace: DnsLabel
     service_account: DnsLabel
@@ -59,12 +80,12 @@ class WorkloadIdentity(pulumi.ComponentResource):
         self._resource_name = name
 
         # The condition keys are the issuer without its scheme; an issuer URL passed as-is would never match.
-        issuer = pulumi.Output.from_input(args.oidc_issuer).apply(lambda url: url.removeprefix("https://"))
+        issuer = pulumi.Output.from_input(args.cluster.oidc_issuer).apply(lambda url: url.removeprefix("https://"))
         self.role, _ = _iam.role(
             self,
             f"{name}-role",
             physical=(args.role_name or stack_scoped_name(pulumi.get_stack(), name, max_length=_iam.ROLE_NAME_MAX),),
-            trust_policy=_iam.oidc_trust_policy(args.oidc_provider_arn, issuer, args.namespace, args.service_account),
+            trust_policy=_iam.oidc_trust_policy(args.cluster.oidc_provider_arn, issuer, args.namespace, args.service_account),
             description=f"IRSA role for service account {args.namespace}/{args.service_account}",
             tags=args.tags,
         )

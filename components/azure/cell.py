@@ -101,7 +101,7 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
             f"{name}-{service_account}-identity",
             {
                 **common,
-                "oidc_issuer_url": cluster.oidc_issuer_url,
+                "cluster": cluster,
                 "namespace": namespace,
                 "service_account": service_account,
                 "identity_name": conventions.physical_name(prefix, service_account, "reader", max_length=128),

@@ -12,6 +12,9 @@ can never disagree). Permissions come from grants (``DataLake.grant_read``), nev
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
 import pulumi
 import pulumi_azure_native.managedidentity as managedidentity
 from pydantic import Field
@@ -34,9 +37,24 @@ ADLFS_ENV = {"AZURE_STORAGE_ANON": "false"}
 IDENTITY_NAME_MAX = 128
 
 
+@runtime_checkable
+class FederatedCluster(Protocol):
+    """What the identity federates: a cluster's OIDC issuer. An AksCluster is one; OidcIssuer names another's."""
+
+    @property
+    def oidc_issuer_url(self) -> pulumi.Input[str]: ...
+
+
+@dataclass(frozen=True)
+class OidcIssuer:
+    """The OIDC issuer URL of a cluster made elsewhere."""
+
+    oidc_issuer_url: pulumi.Input[str]
+
+
 class WorkloadIdentityArgs(ComponentArgs):
     resource_group_name: PulumiInput
-    oidc_issuer_url: PulumiInput = Field(description="The cluster's OIDC issuer URL (AksCluster.oidc_issuer_url).")
+    cluster: FederatedCluster = Field(description="The cluster whose service account uses the identity: an AksCluster, or OidcIssuer(url).")
     namespace: DnsLabel
     service_account: DnsLabel
     identity_name: str | None = Field(
@@ -78,7 +96,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
             federated_identity_credential_resource_name=f"{args.namespace}-{args.service_account}",
             resource_name_=identity.name,
             resource_group_name=args.resource_group_name,
-            issuer=args.oidc_issuer_url,
+            issuer=args.cluster.oidc_issuer_url,
             subject=subject(args.namespace, args.service_account),
             audiences=[TOKEN_EXCHANGE_AUDIENCE],
             opts=child,

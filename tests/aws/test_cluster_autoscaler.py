@@ -1,6 +1,7 @@
 """The cluster autoscaler discovers this cluster's node groups, matches its Kubernetes minor and may resize only them."""
 
 import json
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -23,15 +24,18 @@ KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: [
 WRITES = {"autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"}
 
 
-def args(**overrides):
-    return {
-        "cluster_name": "dev-use1",
-        "kubernetes_version": "1.35",
-        "oidc_provider_arn": PROVIDER_ARN,
-        "oidc_issuer": ISSUER,
-        "tags": {"lepton.ai/environment": "dev"},
-        **overrides,
-    }
+@dataclass(frozen=True)
+class Cluster:
+    """What the autoscaler reads of its cluster (components/aws/cluster_autoscaler.AutoscaledCluster)."""
+
+    name: str = "dev-use1"
+    kubernetes_version: str = "1.35"
+    oidc_provider_arn: str = PROVIDER_ARN
+    oidc_issuer: str = ISSUER
+
+
+def args(kubernetes_version="1.35", **overrides):
+    return {"cluster": Cluster(kubernetes_version=kubernetes_version), "tags": {"lepton.ai/environment": "dev"}, **overrides}
 
 
 def plan_for(stack="dev", **overrides):
@@ -169,7 +173,7 @@ def test_children_use_the_given_kubernetes_provider_and_nest_under_the_component
     "overrides,field",
     [
         ({"region": "us-west-2"}, "region"),  # the AWS provider's region is the one source
-        ({"kubernetes_version": "1.20"}, "kubernetes_version"),
+        ({"kubernetes_version": "1.20"}, "cluster"),
         ({"expander": "fastest"}, "expander"),
         ({"clustername": "dev-use1"}, "clustername"),
     ],
@@ -180,9 +184,20 @@ def test_bad_args_name_the_field_and_register_nothing(overrides, field):
     assert plan.resources == []
 
 
-def test_missing_cluster_name_is_named():
+def test_a_missing_cluster_is_named():
     bad = args()
-    del bad["cluster_name"]
+    del bad["cluster"]
     err, plan = rejected(lambda: ClusterAutoscaler("ca", bad))
-    assert "cluster_name" in dict(err.issues)
+    assert "cluster" in dict(err.issues)
     assert plan.resources == []
+
+
+def test_a_cluster_without_its_oidc_provider_is_refused_naming_the_field():
+    err, plan = rejected(lambda: ClusterAutoscaler("ca", args(cluster=object())))
+    assert "cluster" in dict(err.issues)
+    assert plan.resources == []
+
+
+def test_a_kubernetes_minor_without_a_pinned_image_names_the_supported_ones():
+    err, _ = rejected(lambda: ClusterAutoscaler("ca", args(kubernetes_version="1.20")))
+    assert all(v in dict(err.issues)["cluster"] for v in IMAGE_TAGS)

@@ -5,7 +5,7 @@ import pulumi_aws as aws
 import pytest
 
 from lepton_infra.components.aws.data_lake import DataLake
-from lepton_infra.components.aws.workload_identity import WorkloadIdentity
+from lepton_infra.components.aws.workload_identity import OidcProvider, WorkloadIdentity
 from lepton_infra.testing import ACCOUNT_ID, run
 from lepton_infra.spec import SpecError
 
@@ -52,8 +52,7 @@ def identity(name="llm"):
     return WorkloadIdentity(
         f"{name}-identity",
         {
-            "oidc_provider_arn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{ISSUER}",
-            "oidc_issuer": ISSUER,
+            "cluster": OidcProvider(f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{ISSUER}", ISSUER),
             "namespace": "models",
             "service_account": name,
         },

@@ -3,7 +3,7 @@ import json
 import pulumi
 import pytest
 
-from lepton_infra.components.aws.workload_identity import ROLE_ARN_ANNOTATION, WorkloadIdentity
+from lepton_infra.components.aws.workload_identity import ROLE_ARN_ANNOTATION, OidcProvider, WorkloadIdentity
 from lepton_infra.testing import run
 
 from aws_support import rejected
@@ -17,8 +17,7 @@ PROVIDER_ARN = f"arn:aws:iam::123456789012:oidc-provider/{ISSUER}"
 
 def identity_args(**overrides):
     return {
-        "oidc_provider_arn": PROVIDER_ARN,
-        "oidc_issuer": ISSUER,
+        "cluster": OidcProvider(PROVIDER_ARN, ISSUER),
         "namespace": "models",
         "service_account": "llm",
         "tags": {"lepton.ai/environment": "dev"},
@@ -54,7 +53,7 @@ def test_only_the_named_service_account_may_assume_the_role_via_the_clusters_oid
 
 
 def test_an_issuer_url_with_its_scheme_still_yields_condition_keys_without_it():
-    statement = trust_statement(plan_of(oidc_issuer=f"https://{ISSUER}"))
+    statement = trust_statement(plan_of(cluster=OidcProvider(PROVIDER_ARN, f"https://{ISSUER}")))
     assert set(statement["Condition"]["StringEquals"]) == {f"{ISSUER}:sub", f"{ISSUER}:aud"}
 
 
@@ -107,4 +106,11 @@ def test_names_that_are_not_dns_labels_are_rejected_before_anything_exists(field
 def test_unknown_args_are_rejected_naming_the_key():
     error, plan = rejected(lambda: WorkloadIdentity("llm-identity", identity_args(namespce="models")))
     assert "namespce" in str(error)
+    assert plan.resources == []
+
+
+def test_the_role_is_wired_to_a_cluster_object_and_refuses_loose_oidc_ids_naming_the_field():
+    """Wired with objects (an EksCluster, or OidcProvider for a cluster made elsewhere), not four loose IDs."""
+    error, plan = rejected(lambda: WorkloadIdentity("llm-identity", identity_args(cluster={"arn": PROVIDER_ARN})))
+    assert "cluster" in dict(error.issues)
     assert plan.resources == []

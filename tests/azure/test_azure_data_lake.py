@@ -8,7 +8,7 @@ import pytest
 
 from lepton_infra.components.azure import _roles
 from lepton_infra.components.azure.data_lake import DataLake
-from lepton_infra.components.azure.workload_identity import WorkloadIdentity
+from lepton_infra.components.azure.workload_identity import OidcIssuer, WorkloadIdentity
 from lepton_infra.spec import SpecError
 from lepton_infra.testing.mocks.azure import TENANT_ID, arm_id
 
@@ -39,7 +39,7 @@ def lake_args(protected=False, **spec):
 def identity(name):
     return WorkloadIdentity(
         f"{name}-identity",
-        {"resource_group_name": RESOURCE_GROUP, "oidc_issuer_url": ISSUER, "namespace": "models", "service_account": name},
+        {"resource_group_name": RESOURCE_GROUP, "cluster": OidcIssuer(ISSUER), "namespace": "models", "service_account": name},
     )
 
 

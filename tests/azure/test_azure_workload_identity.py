@@ -4,7 +4,7 @@ import pulumi
 import pytest
 
 from lepton_infra.cell_contract import Grantee, IdentityBinding
-from lepton_infra.components.azure.workload_identity import WorkloadIdentity
+from lepton_infra.components.azure.workload_identity import OidcIssuer, WorkloadIdentity
 from lepton_infra.testing.mocks.azure import arm_id
 
 from azure_support import IDENTITY, RESOURCE_GROUP, ROLE_ASSIGNMENT, TAGS, rejected, run_azure
@@ -16,7 +16,7 @@ ISSUER = "https://westeurope.oic.prod-aks.azure.com/72f988bf-86f1-41af-91ab-2d7c
 def identity_args(**overrides):
     return {
         "resource_group_name": RESOURCE_GROUP,
-        "oidc_issuer_url": ISSUER,
+        "cluster": OidcIssuer(ISSUER),
         "namespace": "models",
         "service_account": "llm",
         "tags": TAGS,
