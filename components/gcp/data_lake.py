@@ -8,6 +8,15 @@ zone's bucket only. They need no KMS permission: reading and writing take only s
 Cloud Storage's service agent encrypts and decrypts with the key on their behalf
 (https://cloud.google.com/storage/docs/encryption/using-customer-managed-keys, "Before you begin"), so it is the one
 principal granted the key, with BigQuery's service agent for the catalog datasets.
+
+With ``backup``, every zone has a second bucket in the backup region, under a key of that region (a bucket's CMEK key
+must be in its location), filled by cross-bucket replication: a Storage Transfer Service replication job per zone
+copies every new and updated object (https://cloud.google.com/storage-transfer/docs/cross-bucket-replication).
+Deletes are not replicated and the backup keeps versions, so it is a backup, not a mirror. Objects already in a
+zone when its job is created are not copied (same page, "Limitations"): a one-off transfer does that.
+The transfer service agent gets what the Console grants it for replication
+(https://cloud.google.com/storage/docs/using-cross-bucket-replication): legacyBucketOwner on the source (it sets up
+the source's Pub/Sub notifications), legacyBucketWriter on the backup, and nothing project-wide.
 """
 
 from __future__ import annotations
@@ -41,6 +50,9 @@ INFREQUENT_CLASS, ARCHIVE_CLASS = "NEARLINE", "COLDLINE"
 ACCESS_LOGS_PREFIX = "usage-logs/"
 # Cloud Storage writes usage logs as this group (https://cloud.google.com/storage/docs/access-logs#delivery).
 LOG_WRITER = ("group:cloud-storage-analytics@google.com", "roles/storage.objectCreator")
+# The transfer service agent's roles for replication, on the source and on the backup bucket (see the docstring).
+REPLICATION_SOURCE_ROLE = "roles/storage.legacyBucketOwner"
+REPLICATION_SINK_ROLE = "roles/storage.legacyBucketWriter"
 # Only CMEK for new objects: no Google-managed and no customer-supplied keys.
 CMEK_ONLY = {
     "google_managed_encryption_enforcement_config": {"restriction_mode": "FullyRestricted"},
@@ -164,6 +176,10 @@ class DataLake(pulumi.ComponentResource):
             )
             self.datasets[zone] = dataset.dataset_id
 
+        self.backup_buckets: dict[str, pulumi.Output[str]] = {}
+        if args.spec.backup:
+            self.backup_buckets = self._replicate(name, args.spec.backup.region, physical, lifecycle_rules(args.spec.lifecycle))
+
         self.kms_key_id = self.key.id
         self.buckets = {zone: b.name for zone, b in self._buckets.items()}
         self.bucket_urls = {zone: b.url for zone, b in self._buckets.items()}
@@ -175,6 +191,7 @@ class DataLake(pulumi.ComponentResource):
                 "bucket_urls": self.bucket_urls,
                 "datasets": self.datasets,
                 "access_logs_bucket": self.access_logs_bucket,
+                "backup_buckets": self.backup_buckets,
             }
         )
 
@@ -203,23 +220,68 @@ class DataLake(pulumi.ComponentResource):
         )
 
     # building blocks ---------------------------------------------------------------------------
+    def _replicate(self, name: str, region: str, physical, rules: list[dict[str, Any]]) -> dict[str, pulumi.Output[str]]:
+        """A bucket per zone in ``region`` under a key of that region, and a replication job from each zone into it."""
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        gcs_agent = storage.get_project_service_account_output(opts=invoke).member
+        transfer_agent = storage.get_transfer_project_service_account_output(opts=invoke).member
+        key, grants = customer_managed_key(
+            self, f"{name}-backup-key", location=region, labels=self._labels, opts=self._data, users={"storage": gcs_agent}
+        )
+        backups = {}
+        for zone, source in self._buckets.items():
+            backup = self._bucket(f"{name}-{zone}-backup", physical(zone, "backup"), rules, key=key, key_grants=grants, location=region.upper())
+            access = [
+                storage.BucketIAMMember(
+                    f"{name}-{zone}-{side}-replication",
+                    bucket=bucket.name,
+                    role=role,
+                    member=transfer_agent,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+                for side, bucket, role in (("source", source, REPLICATION_SOURCE_ROLE), ("backup", backup, REPLICATION_SINK_ROLE))
+            ]
+            storage.TransferJob(
+                f"{name}-{zone}-replication",
+                # Replication jobs take no custom name (cross-bucket replication, "Limitations"): the description says it.
+                description=pulumi.Output.concat("Replicate gs://", source.name, " to gs://", backup.name),
+                replication_spec={
+                    "gcs_data_source": {"bucket_name": source.name},
+                    "gcs_data_sink": {"bucket_name": backup.name},
+                    "transfer_options": {"delete_objects_unique_in_sink": False, "overwrite_when": "DIFFERENT"},
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=access),
+            )
+            backups[zone] = backup.name
+        return backups
+
     def _bucket(
-        self, name: str, physical: pulumi.Input[str], rules: list[dict[str, Any]], logging: dict[str, Any] | None = None
+        self,
+        name: str,
+        physical: pulumi.Input[str],
+        rules: list[dict[str, Any]],
+        logging: dict[str, Any] | None = None,
+        *,
+        key=None,
+        key_grants=None,
+        location: pulumi.Input[str] | None = None,
     ) -> storage.Bucket:
-        """A regional bucket: CMEK only, versioned, uniform bucket-level access, public access prevention enforced."""
+        """A regional bucket (the lake's, unless told): CMEK only, versioned, uniform bucket-level access, public
+        access prevention enforced."""
+        key, key_grants = key or self.key, key_grants if key_grants is not None else self._key_grants
         return storage.Bucket(
             name,
             name=physical,
-            location=self._location,
+            location=location or self._location,
             storage_class="STANDARD",
             uniform_bucket_level_access=True,
             public_access_prevention="enforced",
             versioning={"enabled": True},
-            encryption={"default_kms_key_name": self.key.id, **CMEK_ONLY},
+            encryption={"default_kms_key_name": key.id, **CMEK_ONLY},
             lifecycle_rules=rules,
             logging=logging,
             force_destroy=False,
             labels=self._labels,
             # Cloud Storage checks its service agent's access to the key when the bucket is created.
-            opts=pulumi.ResourceOptions.merge(self._data, pulumi.ResourceOptions(depends_on=self._key_grants)),
+            opts=pulumi.ResourceOptions.merge(self._data, pulumi.ResourceOptions(depends_on=key_grants)),
         )

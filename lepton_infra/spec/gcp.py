@@ -99,8 +99,17 @@ class GkeClusterSpec(ClusterEndpointSpec):
     system_pool: GkeSystemPoolSpec = Field(default_factory=GkeSystemPoolSpec)
 
 
+class GcsBackupSpec(Strict):
+    region: GcpRegion = Field(
+        description="Region of a second bucket per zone that Cloud Storage cross-bucket replication copies every new "
+        "and updated object into (deletes are not replicated), under a key of that region."
+    )
+
+
 class GcsDataLakeSpec(DataLakeZonesSpec):
     """GCS: a bucket per zone, catalogued in a BigQuery dataset per zone, with usage logs in a bucket of their own."""
+
+    backup: GcsBackupSpec | None = None
 
     access_logs: bool = Field(
         True,
@@ -129,6 +138,8 @@ class GcpCellSpec(CellBase):
             for i, zone in enumerate(self.cluster.node_zones)
             if not re.fullmatch(rf"{re.escape(self.region)}-[a-z]", zone)
         ]
+        if self.data_lake.backup and self.data_lake.backup.region == self.region:
+            issues.append((("data_lake", "backup", "region"), f"must differ from the cell's region {self.region!r}"))
         if issues:
             raise SpecIssues(issues)
         return self
@@ -137,6 +148,7 @@ class GcpCellSpec(CellBase):
 
 __all__ = [
     "GCP_REGION_PATTERN",
+    "GcsBackupSpec",
     "GcpCellSpec",
     "GcpLabels",
     "GcpNetworkSpec",

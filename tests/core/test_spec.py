@@ -129,6 +129,13 @@ def test_the_backup_region_must_differ_from_the_cell_region():
     assert "must differ" in issues_of(data)["cells[0].data_lake.backup.region"]
 
 
+@pytest.mark.parametrize("region,problem", [("us-central1", "must differ"), ("eastus", "not a GCP region")])
+def test_a_gcp_lakes_backup_region_is_another_gcp_region(region, problem):
+    data = minimal()
+    data["cells"][0] = {"name": "gcp-usc1", "cloud": "gcp", "region": "us-central1", "data_lake": {"backup": {"region": region}}}
+    assert problem in issues_of(data)["cells[0].data_lake.backup.region"]
+
+
 def test_a_canary_must_be_a_different_version():
     data = minimal(models=[{"name": "m", "accelerator": "l4", "artifact": "a", "canary": {"version": "v1", "artifact": "b"}}])
     assert "must differ" in issues_of(data)["models[0].canary.version"]

@@ -210,8 +210,16 @@ def test_serving_models_needs_the_models_zone():
     assert "'models'" in issues["cells[0].data_lake.zones"]
 
 
-def test_the_gcs_lake_has_no_cross_region_backup_setting():
-    assert "backup" in cell_issues(data_lake={"backup": {"region": "us-east1"}})["cells[0].data_lake.backup"]
+def test_the_cells_lake_backs_up_every_zone_to_the_backup_region():
+    plan, _, _ = run_cell(spec(protected=True, data_lake={"backup": {"region": "us-west1"}}), bind=())
+    backups = [b for b in plan.of_type(BUCKET) if b.name.endswith("-backup")]
+    assert {b.inputs["location"] for b in backups} == {"US-WEST1"} and len(backups) == 4
+    assert len(plan.of_type("gcp:storage/transferJob:TransferJob")) == 4
+    assert all(b.protect for b in backups)
+
+
+def test_a_gcs_lakes_backup_region_must_differ_from_the_cells():
+    assert "must differ" in cell_issues(data_lake={"backup": {"region": "us-central1"}})["cells[0].data_lake.backup.region"]
 
 
 def test_gcp_labels_from_tags_are_valid_labels():

@@ -239,10 +239,81 @@ def test_caller_protection_reaches_every_data_resource():
         ({"labels": {"Team": "ml"}}, "labels"),
         ({"spec": {"zones": ["raw", "raw"]}}, "spec.zones"),
         ({"spec": {"lifecycle": {"archive_after_days": 40}}}, "spec.lifecycle.archive_after_days"),
-        ({"spec": {"backup": {"region": "us-east1"}}}, "spec.backup"),
+        ({"spec": {"backup": {"region": "eastus"}}}, "spec.backup.region"),
     ],
 )
 def test_bad_lake_args_name_the_field_and_register_nothing(overrides, field):
     error, plan = rejected(lambda: DataLake("lake", {**lake_args(), **overrides}))
     assert field in dict(error.issues)
     assert plan.resources == []
+
+
+# --------------------------------------------------------------------------------------------------- backup
+BACKUP_REGION = "europe-west1"
+TRANSFER_JOB = "gcp:storage/transferJob:TransferJob"
+TRANSFER_AGENT = f"serviceAccount:project-{project_number(PROJECT)}@storage-transfer-service.iam.gserviceaccount.com"
+
+
+@pytest.fixture(scope="module")
+def backed_up():
+    def program():
+        lake = DataLake("lake", lake_args(protected=True, backup={"region": BACKUP_REGION}))
+        pulumi.export("backups", lake.backup_buckets)
+
+    return gcp_run(program)
+
+
+def backup_bucket(plan, zone):
+    return plan.one(BUCKET, f"lake-{zone}-backup")
+
+
+def test_every_zone_has_a_backup_bucket_in_the_backup_region_as_private_and_versioned_as_the_zone(backed_up):
+    for zone in ZONES:
+        source, backup = zone_bucket(backed_up, zone).inputs, backup_bucket(backed_up, zone).inputs
+        assert backup["name"] == f"dev-gcp-euw4-{zone}-backup-{PROJECT}"
+        assert backup["location"] == "EUROPE-WEST1" and source["location"] == "EUROPE-WEST4"
+        same = ("uniformBucketLevelAccess", "publicAccessPrevention", "versioning", "forceDestroy", "lifecycleRules", "labels")
+        assert {k: backup[k] for k in same} == {k: source[k] for k in same}
+    assert backed_up.stack_outputs["backups"] == {z: f"dev-gcp-euw4-{z}-backup-{PROJECT}" for z in ZONES}
+
+
+def test_backups_are_encrypted_by_a_key_of_the_backup_region_only_cloud_storage_may_use(backed_up):
+    [backup_key] = [k for k in backed_up.of_type(KEY) if k.name == "lake-backup-key"]
+    assert_rotating_key_in(backed_up, backup_key, region=BACKUP_REGION)
+    assert key_users(backed_up, backup_key) == {GCS_AGENT: ENCRYPTER_DECRYPTER}
+    for zone in ZONES:
+        encryption = backup_bucket(backed_up, zone).inputs["encryption"]
+        assert encryption["defaultKmsKeyName"] == backup_key.outputs["id"]
+        assert encryption["googleManagedEncryptionEnforcementConfig"] == {"restrictionMode": "FullyRestricted"}
+
+
+def test_a_replication_job_per_zone_copies_new_and_updated_objects_and_never_deletes_in_the_backup(backed_up):
+    jobs = {j.name: j.inputs for j in backed_up.of_type(TRANSFER_JOB)}
+    assert set(jobs) == {f"lake-{z}-replication" for z in ZONES}
+    for zone in ZONES:
+        spec = jobs[f"lake-{zone}-replication"]["replicationSpec"]
+        assert spec["gcsDataSource"] == {"bucketName": zone_bucket(backed_up, zone).inputs["name"]}
+        assert spec["gcsDataSink"] == {"bucketName": backup_bucket(backed_up, zone).inputs["name"]}
+        assert spec["transferOptions"]["deleteObjectsUniqueInSink"] is False
+        assert "name" not in jobs[f"lake-{zone}-replication"]  # replication jobs take no custom name
+
+
+def test_the_transfer_agent_reads_the_zone_and_writes_its_backup_and_has_nothing_else(backed_up):
+    grants = [m for m in backed_up.of_type(BUCKET_MEMBER) if m.inputs["member"] == TRANSFER_AGENT]
+    by_bucket = {m.inputs["bucket"]: m.inputs["role"] for m in grants}
+    expected = {}
+    for zone in ZONES:
+        expected[zone_bucket(backed_up, zone).inputs["name"]] = "roles/storage.legacyBucketOwner"
+        expected[backup_bucket(backed_up, zone).inputs["name"]] = "roles/storage.legacyBucketWriter"
+    assert by_bucket == expected and len(grants) == len(expected)
+    for job in backed_up.of_type(TRANSFER_JOB):
+        assert {g.urn for g in grants if job.name.removesuffix("-replication") in g.name} <= set(job.dependencies)
+
+
+def test_backups_are_protected_with_the_lake(backed_up):
+    backups = [backup_bucket(backed_up, z) for z in ZONES] + [k for k in backed_up.of_type(KEY) if k.name == "lake-backup-key"]
+    assert all(r.protect and r.retain_on_delete for r in backups)
+
+
+def test_a_lake_without_backup_replicates_nothing(plan):
+    assert plan.of_type(TRANSFER_JOB) == [] and not [b for b in plan.of_type(BUCKET) if b.name.endswith("-backup")]

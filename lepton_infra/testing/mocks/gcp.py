@@ -226,6 +226,10 @@ INVOKES: dict[str, Callable[..., dict]] = {
     "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": _agent(
         lambda n: f"service-{n}@gs-project-accounts.iam.gserviceaccount.com", "emailAddress"
     ),
+    # Storage Transfer Service's service agent (https://cloud.google.com/storage-transfer/docs/source-cloud-storage).
+    "gcp:storage/getTransferProjectServiceAccount:getTransferProjectServiceAccount": _agent(
+        lambda n: f"project-{n}@storage-transfer-service.iam.gserviceaccount.com", "email"
+    ),
     "gcp:bigquery/getDefaultServiceAccount:getDefaultServiceAccount": _agent(
         lambda n: f"bq-{n}@bigquery-encryption.iam.gserviceaccount.com", "email"
     ),
