@@ -21,6 +21,7 @@ from .common import (
     NodeScaling,
     SpecIssues,
     Strict,
+    schema_rule,
 )
 
 # Azure region names are lowercase letters and digits, no separators (`az account list-locations --query [].name`):
@@ -37,7 +38,7 @@ def _azure_region(value: str) -> str:
     return value
 
 
-AzureRegion = Annotated[str, AfterValidator(_azure_region)]
+AzureRegion = Annotated[str, AfterValidator(_azure_region), schema_rule(pattern=AZURE_REGION_PATTERN)]
 
 # AKS agent pool names: lowercase letters and digits, starting with a letter, at most 12 characters for Linux pools
 # (AKS docs, "Create node pools", naming rules: https://learn.microsoft.com/azure/aks/create-node-pools).
@@ -64,7 +65,7 @@ def _azure_tag_names(tags: dict[str, str]) -> dict[str, str]:
     return tags
 
 
-AzureTags = Annotated[dict[str, str], AfterValidator(_azure_tag_names)]
+AzureTags = Annotated[dict[str, str], AfterValidator(_azure_tag_names), schema_rule(propertyNames={"pattern": r"^[^<>%&\\?/]*$"})]
 
 UpgradeChannel = Literal["patch", "stable", "rapid", "node-image", "none"]
 NodeOsUpgradeChannel = Literal["NodeImage", "SecurityPatch", "Unmanaged", "None"]
@@ -142,7 +143,7 @@ def _azure_vm_size(value: str) -> str:
     return value
 
 
-AzureVmSize = Annotated[str, AfterValidator(_azure_vm_size)]
+AzureVmSize = Annotated[str, AfterValidator(_azure_vm_size), schema_rule(pattern=r"^Standard_[A-Za-z0-9_]+$")]
 
 
 class AksSystemPoolSpec(NodeScaling):

@@ -183,11 +183,16 @@ def _unique(values: list[str]) -> list[str]:
     return values
 
 
-DnsLabel = Annotated[str, AfterValidator(_dns_label)]
-NamePrefix = Annotated[str, AfterValidator(_name_prefix)]
-Cidr = Annotated[str, AfterValidator(_cidr)]
-AcceleratorName = Annotated[str, AfterValidator(_accelerator_name)]
-ModelAccelerator = Annotated[str, AfterValidator(_model_accelerator)]
+def schema_rule(**keywords: Any) -> Any:
+    """What a validator checks, said in the JSON Schema too (editors and docs/config-reference.md read it there)."""
+    return Field(json_schema_extra=keywords)
+
+
+DnsLabel = Annotated[str, AfterValidator(_dns_label), schema_rule(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", maxLength=63)]
+NamePrefix = Annotated[str, AfterValidator(_name_prefix), schema_rule(pattern=_NAME_PREFIX.pattern)]
+Cidr = Annotated[str, AfterValidator(_cidr), schema_rule(pattern=r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")]
+AcceleratorName = Annotated[str, AfterValidator(_accelerator_name), schema_rule(enum=list(catalog.ACCELERATORS))]
+ModelAccelerator = Annotated[str, AfterValidator(_model_accelerator), schema_rule(enum=[CPU, *catalog.ACCELERATORS])]
 Capacity = Literal["spot", "on-demand"]
 class Validated(BaseModel):
     """Raises SpecError, built or validated either way: ``GpuPoolSpec(min_size=5, max_size=2)`` or from a dict.

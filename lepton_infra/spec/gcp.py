@@ -20,6 +20,7 @@ from .common import (
     NodeScaling,
     SpecIssues,
     Strict,
+    schema_rule,
 )
 
 # us-central1, europe-west4, northamerica-northeast2: no dash before the number (AWS writes us-east-1).
@@ -47,8 +48,12 @@ def _region(value: str) -> str:
     return value
 
 
-GcpLabels = Annotated[dict[str, str], AfterValidator(_labels)]
-GcpRegion = Annotated[str, AfterValidator(_region)]
+GcpLabels = Annotated[
+    dict[str, str],
+    AfterValidator(_labels),
+    schema_rule(propertyNames={"pattern": _LABEL_KEY.pattern}, additionalProperties={"type": "string", "pattern": _LABEL_VALUE.pattern}),
+]
+GcpRegion = Annotated[str, AfterValidator(_region), schema_rule(pattern=GCP_REGION_PATTERN)]
 
 
 class GcpNetworkSpec(Strict):

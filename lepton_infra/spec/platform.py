@@ -6,6 +6,8 @@ import json
 from typing import Annotated, Any, Mapping, Union
 
 from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic.json_schema import GenerateJsonSchema
+from pydantic_core import core_schema
 
 from .aws import AwsCellSpec
 from .azure import AzureCellSpec
@@ -127,9 +129,19 @@ def load_platform_spec() -> PlatformSpec:
     return parse_platform_spec(raw)
 
 
+class _FactoryDefaults(GenerateJsonSchema):
+    """Also states the defaults made by ``default_factory`` (zones, lists, nested specs), which pydantic leaves out."""
+
+    def get_default_value(self, schema: core_schema.WithDefaultSchema) -> Any:
+        factory = schema.get("default_factory")
+        if factory is not None and not schema.get("default_factory_takes_data"):
+            return factory()
+        return super().get_default_value(schema)
+
+
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of the platform spec, for editor completion of the stack files."""
-    schema = PlatformSpec.model_json_schema()
+    schema = PlatformSpec.model_json_schema(schema_generator=_FactoryDefaults)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = f"{CONFIG_NAMESPACE}:{CONFIG_KEY}"
     return schema
