@@ -18,7 +18,7 @@ import json
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import pulumi
-from pulumi_aws import get_region_output
+from pulumi_aws import get_caller_identity_output, get_partition_output, get_region_output
 from pydantic import Field, field_validator
 
 from lepton_infra.spec import ComponentArgs, parse_model
@@ -73,7 +73,7 @@ class ClusterAutoscalerArgs(ComponentArgs):
         return cluster
 
 
-def autoscaler_policy(cluster_name: str) -> str:
+def autoscaler_policy(cluster_name: str, partition: str = "aws", region: str = "*", account: str = "*") -> str:
     """Least privilege for auto-discovery: reads anywhere, resizes only this cluster's Auto Scaling groups.
 
     The autoscaler AWS README's "Full Cluster Autoscaler Features Policy (Recommended)" with its second block (the
@@ -83,6 +83,8 @@ def autoscaler_policy(cluster_name: str) -> str:
     Auto Scaling Describe* actions take no resource-level permissions (Amazon EC2 Auto Scaling user guide,
     "identity-based policy examples"). EKS tags every managed node group's Auto Scaling group
     ``k8s.io/cluster-autoscaler/<cluster name> = owned``, so the condition admits exactly this cluster's groups.
+    One narrowing of the README's read block: eks:DescribeNodegroup takes the resource type nodegroup (Service
+    Authorization Reference, "Actions defined by Amazon EKS"), so it reads only this cluster's node groups.
     """
     return json.dumps(
         {
@@ -101,9 +103,14 @@ def autoscaler_policy(cluster_name: str) -> str:
                         "ec2:DescribeInstanceTypes",
                         "ec2:DescribeLaunchTemplateVersions",
                         "ec2:GetInstanceTypesFromInstanceRequirements",
-                        "eks:DescribeNodegroup",
                     ],
                     "Resource": "*",
+                },
+                {
+                    "Sid": "DescribeThisClustersNodeGroups",
+                    "Effect": "Allow",
+                    "Action": ["eks:DescribeNodegroup"],
+                    "Resource": f"arn:{partition}:eks:{region}:{account}:nodegroup/{cluster_name}/*/*",
                 },
                 {
                     "Sid": "ResizeThisClustersNodeGroups",
@@ -194,8 +201,14 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             },
             opts=child,
         )
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        # The region of the AWS provider the component runs under, where the node groups are.
+        region = get_region_output(opts=invoke).region
         policy = identity.attach_policy(
-            "cluster-autoscaler", pulumi.Output.from_input(args.cluster.name).apply(autoscaler_policy)
+            "cluster-autoscaler",
+            pulumi.Output.all(
+                args.cluster.name, get_partition_output(opts=invoke).partition, region, get_caller_identity_output(opts=invoke).account_id
+            ).apply(lambda a: autoscaler_policy(*a)),
         )
         self.image_tag = IMAGE_TAGS[args.cluster.kubernetes_version]
         chart = release(
@@ -207,8 +220,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             namespace=NAMESPACE,
             values=chart_values(
                 args.cluster.name,
-                # The region of the AWS provider the component runs under, where the node groups are.
-                get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region,
+                region,
                 args.cluster.kubernetes_version,
                 args.expander,
                 identity.service_account_annotations,

@@ -127,6 +127,14 @@ def test_it_may_resize_only_auto_scaling_groups_tagged_as_owned_by_this_cluster(
     assert writer["Condition"] == {"StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/dev-use1": "owned"}}
 
 
+def test_it_describes_only_this_clusters_node_groups_and_nothing_else_is_scoped_to_star_but_what_aws_cannot_scope(plan):
+    [describe] = [s for s in statements(plan) if "eks:DescribeNodegroup" in s["Action"]]
+    assert describe["Action"] == ["eks:DescribeNodegroup"]
+    assert describe["Resource"] == "arn:aws:eks:us-west-2:123456789012:nodegroup/dev-use1/*/*"
+    unscoped = {a for s in statements(plan) if s["Resource"] == "*" and "Condition" not in s for a in s["Action"]}
+    assert {a.split(":")[0] for a in unscoped} == {"autoscaling", "ec2"}  # Describe* there take no resource (AWS docs)
+
+
 def test_everything_unconditioned_is_read_only(plan):
     for statement in statements(plan):
         assert statement["Effect"] == "Allow"

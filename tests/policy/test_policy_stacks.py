@@ -18,14 +18,6 @@ STACK_NAMES = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p 
 
 # (stack, rule, resource name): why it is not fixed yet. Reported, not hidden.
 KNOWN_FINDINGS = {
-    **{
-        (stack, "no-wildcard-identity-policies", f"{stack}-aws-use1-cluster-autoscaler-identity-cluster-autoscaler"): (
-            "components/aws/cluster_autoscaler.py keeps eks:DescribeNodegroup in the README's Resource '*' block; the "
-            "Service Authorization Reference gives that action the resource type nodegroup, so it can be scoped to "
-            "arn:aws:eks:<region>:<account>:nodegroup/<cluster>/*/*"
-        )
-        for stack in ("dev", "staging", "prod")
-    },
     ("prod", "customer-managed-encryption", "prod-azure-eus2-registry-registry"): (
         "components/azure/registry.py creates a Premium ACR without a customer-managed key (encryption with a Key "
         "Vault key and a user-assigned identity that may use it)"
