@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 
 import pytest
 import yaml
@@ -63,6 +64,10 @@ def chart_reader_rules(istiod_values: dict) -> tuple[list[dict], list[dict]]:
     return yaml.safe_load(always), yaml.safe_load(remote_only)
 
 
+def istiod_values_of(stack: str) -> dict:
+    return dict(release_of(stack, "istiod", "istiod").inputs["values"])
+
+
 def test_the_template_rules_parse_as_the_chart_renders_them():
     always, remote_only = chart_reader_rules({})
     assert len(always) == 11 and len(remote_only) == 3
@@ -70,6 +75,22 @@ def test_the_template_rules_parse_as_the_chart_renders_them():
     assert {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create", "get", "list", "watch", "update"]} in remote_only
     # A value that moves the MCS group moves it in the rules, as the template does.
     assert ("x.example.com",) in {rule_key(r)[0] for r in chart_reader_rules({"pilot": {"env": {"MCS_API_GROUP": "x.example.com"}}})[0]}
+
+
+def test_reader_rules_are_the_istiod_charts_reader_clusterrole_rule_for_rule():
+    values = istiod_values_of("prod")
+    assert not (values.get("istiodRemote") or {}).get("enabled")  # the remote-istiod rules are not the chart's here
+    always, _ = chart_reader_rules(values)
+    assert sorted(map(rule_key, mesh.READER_RULES)) == sorted(map(rule_key, always))
+
+
+def test_the_reader_clusterrole_each_cell_emits_has_exactly_the_charts_rules():
+    roles = [r for r in planned_stack("prod").of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole") if r.inputs["metadata"]["name"] == mesh.READER]
+    assert len(roles) == 3  # one per prod cell
+    always, remote_only = chart_reader_rules(istiod_values_of("prod"))
+    for role in roles:
+        assert Counter(map(rule_key, role.inputs["rules"])) == Counter(map(rule_key, always))
+        assert not set(map(rule_key, role.inputs["rules"])) & set(map(rule_key, remote_only))
 
 
 # --------------------------------------------------------------------------------------------- gateway: east-west
