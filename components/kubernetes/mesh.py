@@ -142,21 +142,18 @@ def ingress_gateway_values(args: IstioMeshArgs) -> dict[str, Any]:
 
 def eastwest_gateway_values(args: IstioMeshArgs) -> dict[str, Any]:
     """gateway chart values of the east-west gateway, as Istio's multicluster docs install it with Helm
-    (``--set name=istio-eastwestgateway --set networkGateway=<network>``): the chart then serves the network's
-    cross-network port 15443 (values.yaml: "If specified, the gateway will act as a network gateway for the given
-    network"). Always behind an internal load balancer: cells reach each other over private connectivity between
-    their networks (VPN, interconnect), which this library does not create."""
+    (``--set name=istio-eastwestgateway --set networkGateway=<network>``). With ``networkGateway`` set, the chart
+    (templates/service.yaml, deployment.yaml, 1.28.0) gives the Service its own fixed ports, status-port 15021, tls
+    15443 (the cross-network port), tls-istiod 15012 and tls-webhook 15017, and ignores ``service.ports``, so none
+    are set here; it labels the Service and the pods topology.istio.io/network=<network> and sets
+    ISTIO_META_REQUESTED_NETWORK_VIEW. The name gives the selector istio=eastwestgateway (templates/_helpers.tpl).
+    Always behind an internal load balancer: cells reach each other over private connectivity between their
+    networks (VPN, interconnect), which this library does not create."""
     return {
         "name": EASTWEST_GATEWAY,
         "networkGateway": args.network,
         "autoscaling": {"minReplicas": 2},
-        "service": {
-            "annotations": dict(args.internal_load_balancer_annotations),
-            "ports": [
-                {"name": "status-port", "port": 15021, "protocol": "TCP", "targetPort": 15021},
-                {"name": "tls", "port": CROSS_NETWORK_PORT, "protocol": "TCP", "targetPort": CROSS_NETWORK_PORT},
-            ],
-        },
+        "service": {"annotations": dict(args.internal_load_balancer_annotations)},
     }
 
 

@@ -120,6 +120,14 @@ def test_as_a_network_gateway_the_chart_serves_the_status_and_cross_network_port
     assert server["port"]["number"] in {p["port"] for p in fixed}
 
 
+def test_the_east_west_gateway_sets_no_service_ports_which_the_chart_ignores_for_a_network_gateway():
+    fixed, otherwise = network_gateway_service_ports()
+    # service.ports is read in the other branch only: for a network gateway anything set there is dropped silently.
+    assert gateway_template("service.yaml").count(".Values.service.ports") == 1 and ".Values.service.ports" in otherwise
+    values = eastwest_values()
+    assert "ports" not in values.get("service", {}), values["service"]
+
+
 NETWORK_LABEL_AT = re.compile(r'\{\{- with \.Values\.networkGateway \}\}\n\s*([\w./-]+): "\{\{\.\}\}"')
 
 
