@@ -25,12 +25,14 @@ TOKEN = "lepton:existing:InClusterLake"
 CHART = "seaweedfs"
 CHART_REPO = "https://seaweedfs.github.io/seaweedfs/helm"
 # The chart names its S3 Service "<fullname>-s3" (templates/s3/s3-service.yaml); the release is named as the chart,
-# so the fullname (Helm's usual rule: the release name when it contains the chart's) is "seaweedfs". Port: s3.port.
+# so the fullname (Helm's usual rule: the release name when it contains the chart's) is "seaweedfs". Port: s3.port,
+# the chart's default 8333. Templates vendored in tests/upstream/seaweedfs-4.44, checked by test_upstream_templates.py.
 S3_SERVICE = f"{CHART}-s3"
 S3_PORT = 8333
 # The identities the chart configures, and the keys of the Secret it reads each from (values.yaml,
-# s3.credentials.<identity>.accessKeyKey / secretKeyKey defaults).
+# s3.credentials.<identity>.accessKeyKey / secretKeyKey defaults; templates/shared/_helpers.tpl credentialEnv).
 IDENTITIES = ("admin", "read")
+READER_IDENTITY = "read"  # the chart's read-only identity (actions: Read), the one model pods get
 
 
 def key_names(identity: str) -> tuple[str, str]:
@@ -125,6 +127,6 @@ class InClusterLake(pulumi.ComponentResource):
 
         self.endpoint = pulumi.Output.concat("http://", S3_SERVICE, ".", ns.metadata.name, ".svc.cluster.local:", str(S3_PORT))
         self.buckets = {zone: pulumi.Output.from_input(zone) for zone in args.zones}
-        self.reader_access_key_id = pulumi.Output.secret(keys["read"][0].result)
-        self.reader_secret_access_key = pulumi.Output.secret(keys["read"][1].result)
+        self.reader_access_key_id = pulumi.Output.secret(keys[READER_IDENTITY][0].result)
+        self.reader_secret_access_key = pulumi.Output.secret(keys[READER_IDENTITY][1].result)
         self.register_outputs({"endpoint": self.endpoint, "buckets": self.buckets, "release": store.name})

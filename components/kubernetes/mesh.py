@@ -42,8 +42,11 @@ READER = "lepton-istio-reader"  # not istio-reader-*: those names belong to the 
 MULTICLUSTER_LABEL = "istio/multiCluster"  # istiod watches secrets labelled so for remote clusters' kubeconfigs
 CLUSTER_ANNOTATION = "networking.istio.io/cluster"
 # What istiod reads in a remote cluster: the rules of the istiod chart's reader ClusterRole (istio-discovery
-# templates/reader-clusterrole.yaml, Istio 1.28), which istioctl create-remote-secret's account is bound to. That
-# template is not vendored in tests/upstream (only the charts' values.yaml are): re-check it when Istio is bumped.
+# templates/reader-clusterrole.yaml, Istio 1.28.0), which istioctl create-remote-secret's account
+# (istio-reader-service-account) is bound to, rule for rule: the chart's MCS API group default
+# (`.Values.env.MCS_API_GROUP`, unset here) and without the `istiodRemote.enabled` rules (a remote-istiod install,
+# not ours). The template is vendored in tests/upstream/istio-1.28.0; test_upstream_templates.py checks these
+# against it. (The workloadentries rule is already covered by the first one's "*"; kept, as the chart has it.)
 READER_RULES = [
     {
         "api_groups": ["config.istio.io", "security.istio.io", "networking.istio.io", "authentication.istio.io",
@@ -56,6 +59,7 @@ READER_RULES = [
         "resources": ["endpoints", "pods", "services", "nodes", "replicationcontrollers", "namespaces", "secrets"],
         "verbs": ["get", "list", "watch"],
     },
+    {"api_groups": ["networking.istio.io"], "resources": ["workloadentries"], "verbs": ["get", "list", "watch"]},
     {"api_groups": ["networking.x-k8s.io", "gateway.networking.k8s.io"], "resources": ["gateways"], "verbs": ["get", "list", "watch"]},
     {"api_groups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": ["get", "list", "watch"]},
     {"api_groups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["get", "list", "watch"]},
@@ -138,21 +142,18 @@ def ingress_gateway_values(args: IstioMeshArgs) -> dict[str, Any]:
 
 def eastwest_gateway_values(args: IstioMeshArgs) -> dict[str, Any]:
     """gateway chart values of the east-west gateway, as Istio's multicluster docs install it with Helm
-    (``--set name=istio-eastwestgateway --set networkGateway=<network>``): the chart then serves the network's
-    cross-network port 15443 (values.yaml: "If specified, the gateway will act as a network gateway for the given
-    network"). Always behind an internal load balancer: cells reach each other over private connectivity between
-    their networks (VPN, interconnect), which this library does not create."""
+    (``--set name=istio-eastwestgateway --set networkGateway=<network>``). With ``networkGateway`` set, the chart
+    (templates/service.yaml, deployment.yaml, 1.28.0) gives the Service its own fixed ports, status-port 15021, tls
+    15443 (the cross-network port), tls-istiod 15012 and tls-webhook 15017, and ignores ``service.ports``, so none
+    are set here; it labels the Service and the pods topology.istio.io/network=<network> and sets
+    ISTIO_META_REQUESTED_NETWORK_VIEW. The name gives the selector istio=eastwestgateway (templates/_helpers.tpl).
+    Always behind an internal load balancer: cells reach each other over private connectivity between their
+    networks (VPN, interconnect), which this library does not create."""
     return {
         "name": EASTWEST_GATEWAY,
         "networkGateway": args.network,
         "autoscaling": {"minReplicas": 2},
-        "service": {
-            "annotations": dict(args.internal_load_balancer_annotations),
-            "ports": [
-                {"name": "status-port", "port": 15021, "protocol": "TCP", "targetPort": 15021},
-                {"name": "tls", "port": CROSS_NETWORK_PORT, "protocol": "TCP", "targetPort": CROSS_NETWORK_PORT},
-            ],
-        },
+        "service": {"annotations": dict(args.internal_load_balancer_annotations)},
     }
 
 

@@ -30,6 +30,21 @@ GPU_OPERATOR_DIR = HERE / f"gpu-operator-{GPU_OPERATOR}"
 CLUSTER_AUTOSCALER_DIR = HERE / f"cluster-autoscaler-chart-{CLUSTER_AUTOSCALER}"
 SEAWEEDFS_DIR = HERE / "seaweedfs-4.44"
 
+# Chart templates (and one Istio sample) for the facts the code takes from what a chart renders rather than from its
+# values.yaml: object names, fixed ports, labels, RBAC rules. test_upstream_templates.py reads them.
+ISTIO_READER_CLUSTERROLE = ISTIO_DIR / "charts" / "istiod" / "templates" / "reader-clusterrole.yaml"
+ISTIO_GATEWAY_TEMPLATES = ISTIO_DIR / "charts" / "gateway" / "templates"
+ISTIO_EXPOSE_SERVICES = ISTIO_DIR / "samples" / "multicluster" / "expose-services.yaml"
+SEAWEEDFS_CHART_YAML = SEAWEEDFS_DIR / "Chart.yaml"
+SEAWEEDFS_TEMPLATES = SEAWEEDFS_DIR / "templates"
+TEMPLATES: tuple[Path, ...] = (
+    ISTIO_READER_CLUSTERROLE,
+    *(ISTIO_GATEWAY_TEMPLATES / name for name in ("_helpers.tpl", "deployment.yaml", "service.yaml")),
+    ISTIO_EXPOSE_SERVICES,
+    SEAWEEDFS_CHART_YAML,
+    *(SEAWEEDFS_TEMPLATES / name for name in ("shared/_helpers.tpl", "s3/s3-deployment.yaml", "s3/s3-secret.yaml", "s3/s3-service.yaml")),
+)
+
 # Istio's charts keep their defaults under this key and merge it into .Values (the comment atop each values.yaml).
 ISTIO_DEFAULTS = "_internal_defaults_do_not_set"
 
@@ -127,4 +142,4 @@ def chart_of(release_inputs: Mapping[str, Any]) -> Chart:
 
 def vendored_files() -> set[Path]:
     """Every file the registry reads."""
-    return set(CRD_FILES).union(*(chart.files() for chart in CHARTS.values()))
+    return set(CRD_FILES).union(TEMPLATES, *(chart.files() for chart in CHARTS.values()))
