@@ -13,6 +13,8 @@ more cells later changes values, not the release.
 
 from __future__ import annotations
 
+import hashlib
+
 import base64
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -108,17 +110,27 @@ class IstioMeshArgs(ComponentArgs):
     """One mesh with the other cells (None: a mesh of this cluster alone, istiod's self-signed CA, no east-west gateway)."""
 
 
+# istiod picks its CA once, when it starts (pilot/pkg/bootstrap/istio_ca.go, createIstioCA, 1.28): a cacerts secret
+# written under a running istiod (a cell joining a mesh, or a new intermediate) is not used until istiod restarts. The
+# certificate's digest on istiod's pod template makes any such change a rolling restart.
+CA_DIGEST_ANNOTATION = "lepton.ai/ca-cert-sha256"
+
+
 def istiod_values(args: IstioMeshArgs) -> dict[str, Any]:
     """istiod chart values; ``pilot.*`` is copied to the chart's top level (istio-discovery zzy_descope_legacy.yaml)."""
+    pilot: dict[str, Any] = {
+        "autoscaleEnabled": True,
+        "autoscaleMin": 2,
+        "autoscaleMax": 5,
+        "replicaCount": 2,
+        "resources": {"requests": {"cpu": "500m", "memory": "2Gi"}},
+        "cni": {"enabled": True},
+    }
+    if args.multi_cluster:
+        digest = args.multi_cluster.ca.ca_cert.apply(lambda pem: hashlib.sha256(pem.encode()).hexdigest())
+        pilot["podAnnotations"] = {CA_DIGEST_ANNOTATION: digest}
     return {
-        "pilot": {
-            "autoscaleEnabled": True,
-            "autoscaleMin": 2,
-            "autoscaleMax": 5,
-            "replicaCount": 2,
-            "resources": {"requests": {"cpu": "500m", "memory": "2Gi"}},
-            "cni": {"enabled": True},
-        },
+        "pilot": pilot,
         "global": {
             "meshID": args.mesh_id,
             "multiCluster": {"clusterName": args.cluster_name},

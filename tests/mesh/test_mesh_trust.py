@@ -4,6 +4,8 @@ The TLS mocks make real keys and certificates (lepton_infra/testing/mocks/tls.py
 ``cryptography`` as a TLS peer would check it.
 """
 
+import hashlib
+
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -85,6 +87,21 @@ def test_cacerts_is_a_secret_in_istio_system_and_exists_before_istiod(cell):
     assert secret.is_secret("stringData")
     istiod = one_in_cell(plan, cell, RELEASE, "-mesh-istiod")
     assert secret.urn in istiod.dependencies
+
+
+@pytest.mark.parametrize("cell", PROD_CELLS)
+def test_istiod_restarts_when_its_plugged_ca_changes_since_it_reads_cacerts_only_at_start(cell):
+    """A cell joining the mesh, or a new intermediate, writes cacerts under a running istiod: the certificate's
+    digest on istiod's pod template rolls it, so it signs with the mesh's CA and not its self-signed one."""
+    plan = prod()
+    cacerts = one_in_cell(plan, cell, SECRET, "-mesh-cacerts").inputs["stringData"]
+    annotations = one_in_cell(plan, cell, RELEASE, "-mesh-istiod").inputs["values"]["pilot"]["podAnnotations"]
+    assert annotations == {"lepton.ai/ca-cert-sha256": hashlib.sha256(cacerts["ca-cert.pem"].encode()).hexdigest()}
+
+
+def test_a_single_cell_istiod_carries_no_ca_digest():
+    [istiod] = [r for r in planned_stack("dev").of_type(RELEASE) if r.name.endswith("-mesh-istiod")]
+    assert "podAnnotations" not in istiod.inputs["values"]["pilot"]
 
 
 def test_private_keys_are_secrets_wherever_they_go():
