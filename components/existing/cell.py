@@ -91,8 +91,8 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         secret_access_key = keys.apply(lambda k: k["secret_access_key"])
     else:
         lake = InClusterLake(f"{name}-lake", {"spec": lake_spec.store, "zones": lake_spec.zones, "protected": spec.protected}, opts=in_cluster)
-        # The read-only identity: a model reads its artifact and never writes the lake.
-        endpoint, access_key_id, secret_access_key = lake.endpoint, lake.reader_access_key_id, lake.reader_secret_access_key
+        # The models zone's reader: a model reads its artifact, never another zone, and never writes.
+        endpoint, (access_key_id, secret_access_key) = lake.endpoint, lake.readers[MODELS_ZONE]
         models_bucket = lake.buckets.get(MODELS_ZONE, MODELS_ZONE)
         ready.append(lake)
 

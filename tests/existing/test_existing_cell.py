@@ -112,39 +112,41 @@ def test_a_misspelt_seaweedfs_value_is_refused_by_the_vendored_chart(plan):
     assert any("s3.enableAuht" in e for e in truth.chart_of(release.inputs).errors(values))
 
 
+def lake_identities(plan) -> dict[str, dict]:
+    """The SeaweedFS gateway's identities file, from the lake namespace's Secret, by identity name."""
+    lake_secret = next(s for s in plan.of_type("kubernetes:core/v1:Secret") if s.inputs["metadata"]["namespace"] == "lake")
+    return {i["name"]: i for i in json.loads(lake_secret.inputs["stringData"]["seaweedfs_s3_config"])["identities"]}
+
+
 def test_the_lake_keys_are_generated_and_kept_secret_never_in_release_values_nor_printed(plan):
     keys = [r.outputs["result"] for r in plan.of_type("random:index/randomPassword:RandomPassword")]
-    assert len(set(keys)) == 4 and all(keys)  # an admin and a read-only identity
+    zones = platform().cells[0].data_lake.zones
+    assert len(set(keys)) == 2 * (1 + len(zones)) and all(keys)  # admin, and a reader per zone
     secrets = plan.of_type("kubernetes:core/v1:Secret")
-    assert len(secrets) == 2  # the chart's identities in the lake namespace, the model's own in models
+    assert len(secrets) == 2  # the gateway's identities file in the lake namespace, the model's own in models
     assert all(secret.is_secret("stringData") for secret in secrets)
+    written = [v for i in lake_identities(plan).values() for c in i["credentials"] for v in (c["accessKey"], c["secretKey"])]
+    assert sorted(written) == sorted(keys)
     (release,) = [r for r in plan.of_type(RELEASE) if r.inputs["chart"] == "seaweedfs"]
-    lake_secret = next(s for s in secrets if s.inputs["metadata"]["namespace"] == "lake")
-    assert sorted(lake_secret.inputs["stringData"].values()) == sorted(keys)
-    named = set()
-    for identity in ("admin", "read"):
-        given = release.inputs["values"]["s3"]["credentials"][identity]
-        assert given["existingSecret"] == lake_secret.inputs["metadata"]["name"]
-        named |= {given["accessKeyKey"], given["secretKeyKey"]}
-    assert named == set(lake_secret.inputs["stringData"])
-    printed = json.dumps(plan.summary())
+    printed = json.dumps(plan.summary()) + json.dumps(release.inputs["values"])
     assert not any(key in printed for key in keys)
 
 
-def test_the_model_pod_gets_the_s3_endpoint_and_the_read_only_keys_from_its_own_secret(plan):
+def test_the_model_pod_gets_the_s3_endpoint_and_the_models_readers_keys_from_its_own_secret(plan):
     env = env_of(container(plan))
     assert env["AWS_ENDPOINT_URL_S3"] == "http://seaweedfs-s3.lake.svc.cluster.local:8333"
     assert env["MODEL_URI"] == "s3://models/classifier/v1/model.pt"
     model_secret = next(s for s in plan.of_type("kubernetes:core/v1:Secret") if s.inputs["metadata"]["namespace"] == "models")
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         assert env[key] == {"secretKeyRef": {"name": model_secret.inputs["metadata"]["name"], "key": key}}
-    lake_secret = next(s for s in plan.of_type("kubernetes:core/v1:Secret") if s.inputs["metadata"]["namespace"] == "lake")
-    lake = lake_secret.inputs["stringData"]
+    reader = lake_identities(plan)["models-reader"]
+    assert reader["actions"] == ["Read:models", "List:models"]  # the models bucket only, read only
+    [credentials] = reader["credentials"]
     assert model_secret.inputs["stringData"] == {
-        "AWS_ACCESS_KEY_ID": lake["read_access_key_id"], "AWS_SECRET_ACCESS_KEY": lake["read_secret_access_key"]
+        "AWS_ACCESS_KEY_ID": credentials["accessKey"], "AWS_SECRET_ACCESS_KEY": credentials["secretKey"]
     }
     (deployment,) = plan.of_type("kubernetes:apps/v1:Deployment")
-    assert not any(key in json.dumps(deployment.inputs) for key in lake.values()), "no key in the Deployment's spec"
+    assert not any(key in json.dumps(deployment.inputs) for key in credentials.values()), "no key in the Deployment's spec"
 
 
 def test_a_cpu_model_requests_no_gpu_and_selects_no_gpu_node(plan):

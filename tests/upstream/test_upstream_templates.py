@@ -232,27 +232,27 @@ def chart_identities() -> dict[str, list[str]]:
     return {sources[i["credentials"][0]["accessKey"]]: i["actions"] for i in identities}
 
 
-def test_the_chart_has_the_two_identities_and_the_reader_is_read_only():
-    identities = chart_identities()
-    assert identities == {"admin": ["Admin", "Read", "Write"], "read": ["Read"]}
-    assert set(lake.IDENTITIES) == set(identities)
-    assert identities[lake.READER_IDENTITY] == ["Read"]
-
-
-def test_each_identity_reads_its_keys_from_the_existing_secret_under_the_key_names_the_code_writes():
-    helpers = seaweedfs_template("shared/_helpers.tpl")
-    line_in(helpers, '{{- range $identity := list "admin" "read" -}}')
-    line_in(helpers, "{{- if $identityCreds.existingSecret }}")
-    line_in(helpers, 'name: {{ $identityCreds.existingSecret | quote }}')
-    line_in(helpers, 'key: {{ default (printf "%s_access_key_id" $identity) $identityCreds.accessKeyKey | quote }}')
-    line_in(helpers, 'key: {{ default (printf "%s_secret_access_key" $identity) $identityCreds.secretKeyKey | quote }}')
-    # The gateway gets those variables only with enableAuth.
-    assert re.search(r'\{\{- if \.Values\.s3\.enableAuth \}\}\n\s*\{\{- include "seaweedfs\.s3\.credentialEnv" \. \| nindent 12 \}\}', seaweedfs_template("s3/s3-deployment.yaml"))
+def test_the_gateway_reads_the_identities_file_the_code_writes_instead_of_the_charts():
+    deployment = seaweedfs_template("s3/s3-deployment.yaml")
+    line_in(deployment, "-config=/etc/sw/seaweedfs_s3_config \\")
+    line_in(deployment, "- mountPath: /etc/sw")
+    line_in(deployment, "secretName: {{ .Values.s3.existingConfigSecret }}")
+    # ... and the chart then renders no identities of its own (s3-secret.yaml's condition).
+    assert "(not .Values.s3.existingConfigSecret)" in seaweedfs_template("s3/s3-secret.yaml")
     s3 = seaweedfs_release().inputs["values"]["s3"]
-    assert s3["enableAuth"] is True
-    assert set(s3["credentials"]) == set(lake.IDENTITIES)
+    assert (s3["enableAuth"], s3["existingConfigSecret"]) == (True, lake.CONFIG_SECRET) and "credentials" not in s3
+    assert lake.CONFIG_KEY == "seaweedfs_s3_config"
+
+
+def test_admin_has_the_charts_admin_actions_and_each_reader_only_reads_its_zone():
+    assert chart_identities()["admin"] == lake.ADMIN_ACTIONS
     secrets = {s.inputs["metadata"]["name"]: s for s in planned_stack("local").of_type("kubernetes:core/v1:Secret")}
-    for identity, creds in s3["credentials"].items():
-        assert set(creds) == {"existingSecret", "accessKeyKey", "secretKeyKey"}  # each read by the lines above
-        secret_keys = set(secrets[creds["existingSecret"]].inputs["stringData"])
-        assert {creds["accessKeyKey"], creds["secretKeyKey"]} <= secret_keys, (identity, secret_keys)
+    config = secrets[lake.CONFIG_SECRET]
+    assert config.is_secret("stringData")
+    identities = {i["name"]: i for i in json.loads(config.inputs["stringData"][lake.CONFIG_KEY])["identities"]}
+    zones = [b["name"] for b in seaweedfs_release().inputs["values"]["s3"]["createBuckets"]]
+    assert set(identities) == {"admin", *(f"{zone}-reader" for zone in zones)}
+    for zone in zones:
+        assert identities[f"{zone}-reader"]["actions"] == [f"Read:{zone}", f"List:{zone}"]
+    keys = [c["accessKey"] for i in identities.values() for c in i["credentials"]]
+    assert len(set(keys)) == len(keys) == len(identities)  # one key pair each, none shared
