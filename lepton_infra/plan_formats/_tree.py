@@ -74,7 +74,7 @@ def cells(doc: dict[str, Any]) -> list[CellView]:
         if r["custom"]:
             group.members.append(r)
     ordered = list(views.values())
-    return [*ordered, across] if across.groups else ordered
+    return [*ordered, across] if across.resources else ordered
 
 
 def protected(doc: dict[str, Any]) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ def render(doc: dict[str, Any], style: Style) -> str:
         "",
         f"_{doc['note'][0].upper()}{doc['note'][1:]}._",
         "",
-        f"**{len(resources)} resources**, {len(protected)} protected, in {len(doc.get('cells', []))} cells.",
+        f"**{len(resources)} resources**, {len(protected)} protected, in {_count(len(doc.get('cells', [])), 'cell')}.",
         "",
         "| cell | cloud | region | resources | protected |",
         "|---|---|---|---:|---:|",
@@ -50,6 +50,10 @@ def render(doc: dict[str, Any], style: Style) -> str:
         out += [f"| `{k}` | `{_cell(v)}` |" for k, v in sorted(doc["outputs"].items())]
         out += ["", "</details>"]
     return "\n".join(out) + "\n"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _cell(value: Any) -> str:

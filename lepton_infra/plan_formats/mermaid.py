@@ -54,6 +54,9 @@ def render(doc: dict[str, Any], style: Style) -> str:
                 }[kind]
                 out.append(f'      {node}["{_label(text)}"]')
                 found[kind].append(node)
+            if not found["cluster"]:  # an existing cluster (components/existing): the platform does not create it
+                found["cluster"].append(_id("cluster", view.resource["urn"]))
+                out.append(f'      {found["cluster"][0]}["existing cluster"]')
             out.append("    end")
             for cluster in found["cluster"]:
                 edges += [f"  {cluster} --> {node}" for node in found["pool"] + found["model"]]

@@ -102,7 +102,8 @@ def plan_ref(ref: str, stack: str | None, cwd: Path) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="lepton-infra-diff-") as tmp:
         root = Path(tmp) / "checkout"
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(root, filter="data")
+            # The "data" filter refuses links and paths out of the folder (Python >= 3.11.4; the archive is git's own).
+            tar.extractall(root, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
         checkout = root / prefix
         if not (root / "pyproject.toml").is_file() or not (root / "lepton_infra").is_dir():
             # Not lepton-infra's own repository: a project using the installed library; plan its program with it.

@@ -118,7 +118,8 @@ def git(cwd: Path, *argv: str) -> str:
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_git_refs_are_planned_from_their_own_checkout(tmp_path, monkeypatch):
-    """A copy of the project in a fresh repository: two commits, the second raising dev's GPU pool to 4 nodes."""
+    """A copy of the project in a fresh repository: two commits, the second raising dev's GPU pool to 4 nodes and
+    changing the library itself (the models namespace's pod-security level): each ref runs its own code."""
     repo = tmp_path / "repo"
     for folder in ("lepton_infra", "components", "serving", "stacks"):
         shutil.copytree(ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
@@ -131,10 +132,15 @@ def test_git_refs_are_planned_from_their_own_checkout(tmp_path, monkeypatch):
     text = stack_file.read_text()
     assert "min_size: 0\n            max_size: 2" in text
     stack_file.write_text(text.replace("min_size: 0\n            max_size: 2", "min_size: 0\n            max_size: 4"))
-    git(repo, "commit", "-qam", "more GPUs")
+    library = repo / "components" / "kubernetes" / "model_deployment.py"
+    source = library.read_text()
+    assert source.count('"pod-security.kubernetes.io/enforce": "restricted"') == 1
+    library.write_text(source.replace('"pod-security.kubernetes.io/enforce": "restricted"', '"pod-security.kubernetes.io/enforce": "baseline"'))
+    git(repo, "commit", "-qam", "more GPUs, a looser namespace")
     monkeypatch.chdir(repo / "stacks")  # the project is found from a subfolder, as Pulumi finds it
     code, out, err = run_cli("diff", "HEAD~1", "HEAD", "--stack", "dev")
     assert code == 1, err
     assert "| aws-use1 | l4 | 0-2 | 0-4 | min 0, max +2 |" in out
     assert "`scalingConfig.maxSize`: `2` → `4`" in out
+    assert '`metadata.labels.pod-security.kubernetes.io/enforce`: `"restricted"` → `"baseline"`' in out
     assert run_cli("diff", "HEAD~1", "HEAD")[0] == 2  # a ref without --stack: which stack is not guessed

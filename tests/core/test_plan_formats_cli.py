@@ -6,7 +6,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import kubernetes_validate
 import pytest
@@ -41,7 +44,7 @@ def printed(request) -> dict[tuple[str, str], str]:
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(ROOT)
         outputs = {}
-        for stack, formats in (("dev", list(FORMATS)), ("prod", ["mermaid", "json"])):
+        for stack, formats in (("dev", list(FORMATS)), ("prod", ["mermaid"]), ("local", ["mermaid"])):
             for name in formats:
                 code, out, err = run_cli("plan", stack, "--format", name)
                 assert code == 0, err
@@ -110,6 +113,15 @@ def test_the_yaml_is_kubernetes_objects_valid_against_the_schema_strictly_and_th
     assert [e for obj in custom for e in custom_resource_errors(obj, crds)] == []
 
 
+def test_the_yaml_file_passes_the_kubernetes_validate_command_strictly(printed, tmp_path):
+    """What the issue asks for, literally: `kubernetes-validate --strict` over the printed file exits 0."""
+    command = Path(sys.executable).with_name("kubernetes-validate")
+    (tmp_path / "dev.yaml").write_text(printed["dev", "yaml"])
+    done = subprocess.run([str(command), "--strict", "--quiet", "-k", KUBERNETES_VERSION, str(tmp_path / "dev.yaml")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_the_yaml_lists_helm_releases_with_chart_version_and_values_as_comments(printed):
     text = printed["dev", "yaml"]
     releases = text.split("Helm releases", 1)[1]
@@ -126,6 +138,8 @@ def test_mermaid_shows_clouds_cells_pools_lakes_models_and_mesh_links(printed):
     links = [line for line in prod.splitlines() if "mesh mTLS" in line]
     assert len(links) == 3  # three cells, every pair
     assert "mesh mTLS" not in printed["dev", "mermaid"]  # one cell: no mesh across cells
+    local = printed["local", "mermaid"]  # a cell on an existing cluster: the platform creates no cluster there
+    assert '["existing cluster"]' in local and "model classifier" in local
 
 
 def test_markdown_is_a_pull_request_summary(printed):
@@ -147,6 +161,19 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch):
     with terminal.progress(quiet, "planning"):
         pass
     assert quiet.getvalue() == ""
+
+
+def test_the_table_is_coloured_on_a_terminal_through_main_unless_no_color(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("TERM", raising=False)
+    for no_color, coloured in (("", True), ("1", False)):
+        monkeypatch.setenv("NO_COLOR", no_color)
+        out, err = Terminal(), Terminal()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            assert main(["plan", "dev"]) == 0
+        assert ("\033[" in out.getvalue()) is coloured
+        assert err.getvalue().startswith("planning dev offline")  # the progress line, erased after
 
 
 def test_piped_output_is_plain(printed):
