@@ -49,9 +49,10 @@ def _project_settings(project_file: Path) -> tuple[Path, Path]:
     if not isinstance(document, dict):
         raise StackFileError(f"{project_file}: expected a mapping, as Pulumi project files have")
     root = project_file.parent
-    main = root / str(document.get("main") or ".")
-    # `main` may name a file (the Python runtime then runs that file's folder as a package would be): its folder.
-    program_dir = main.parent if main.suffix == ".py" else main
+    program_dir = root / str(document.get("main") or ".")
+    if program_dir.suffix == ".py":
+        # An offline run executes a folder's __main__.py (lepton_infra.testing.run_stack), as `main: stacks/` does here.
+        raise StackFileError(f"{project_file}: main: {document['main']!r} names a file; point it at the program's folder")
     stacks_dir = root / str(document.get("stackConfigDir") or ".")
     return program_dir, stacks_dir
 

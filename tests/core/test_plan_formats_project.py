@@ -7,7 +7,10 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from lepton_infra.project import resolve
+from lepton_infra.stack_files import StackFileError
 
 from plan_cli_support import ROOT, STACKS, run_cli
 
@@ -20,6 +23,12 @@ def test_main_and_stack_config_dir_are_read_from_the_nearest_pulumi_yaml(tmp_pat
     assert (project.program_dir, project.stacks_dir) == (tmp_path / "infra", tmp_path / "config")
     assert resolve("dev", stacks_dir=Path("elsewhere"), cwd=tmp_path).stacks_dir == Path("elsewhere")
     assert resolve("dev", stacks_dir=Path("elsewhere"), cwd=tmp_path).program_dir == tmp_path / "infra"
+
+
+def test_a_main_that_names_a_file_is_an_error_naming_the_project_file(tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\nmain: infra/program.py\n")
+    with pytest.raises(StackFileError, match="Pulumi.yaml: main: 'infra/program.py' names a file"):
+        resolve("dev", cwd=tmp_path)
 
 
 def test_without_main_or_stack_config_dir_both_are_the_project_folder(tmp_path):
