@@ -116,13 +116,15 @@ def _parser() -> argparse.ArgumentParser:
         "  yaml      the Kubernetes objects, one document each (kubernetes-validate --strict), Helm releases listed\n"
         "  mermaid   the topology: clouds, cells, clusters, GPU pools, lakes, models, mesh links\n"
         "  markdown  a summary for a pull-request comment\n\n"
-        "Colour and a progress line on a terminal only; NO_COLOR=1 turns colour off.",
+        "Colour and a progress line on a terminal only; NO_COLOR=1 turns colour off.\n\n"
+        "exit status: 0, or 1 when the stack's file or spec is invalid (every problem is printed).",
     )
     plan.add_argument("stack", help="a stack's name, or a path to its Pulumi.<stack>.yaml")
     plan.add_argument("--format", choices=list(FORMATS), default=next(iter(FORMATS)), help="how to print the plan (default: table)")
     plan.add_argument("--json", action="store_true", help="shorthand for --format json")
-    diff = sub.add_parser("diff", help="compare two offline plans (plan JSON files or git refs)", parents=[common],
-                          description=DIFF_HELP, formatter_class=raw)
+    # No --stacks-dir here: a ref's stack files are found from that ref's own Pulumi.yaml.
+    diff = sub.add_parser("diff", help="compare two offline plans (plan JSON files or git refs)", description=DIFF_HELP,
+                          formatter_class=raw)
     diff.add_argument("base", help="plan JSON file or git ref: the before")
     diff.add_argument("head", help="plan JSON file or git ref: the after")
     diff.add_argument("--stack", help="the stack to plan at a side that is a git ref")

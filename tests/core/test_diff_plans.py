@@ -144,3 +144,15 @@ def test_git_refs_are_planned_from_their_own_checkout(tmp_path, monkeypatch):
     assert "`scalingConfig.maxSize`: `2` → `4`" in out
     assert '`metadata.labels.pod-security.kubernetes.io/enforce`: `"restricted"` → `"baseline"`' in out
     assert run_cli("diff", "HEAD~1", "HEAD")[0] == 2  # a ref without --stack: which stack is not guessed
+
+
+def test_a_plan_written_by_the_old_json_flag_still_diffs(tmp_path, monkeypatch):
+    """Before plan documents, `plan --json` printed the bare resource list (OfflinePlan.summary())."""
+    old = [{k: v for k, v in resource("b", tags={"t": "1"}).items() if k in ("urn", "type", "inputs", "protect", "retain_on_delete")}]
+    new = [dict(old[0], inputs={"tags": {"t": "2"}})]
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    (tmp_path / "new.json").write_text(json.dumps(new))
+    monkeypatch.chdir(tmp_path)
+    assert run_cli("diff", "old.json", "old.json")[0] == 0
+    code, out, _ = run_cli("diff", "old.json", "new.json")
+    assert code == 1 and "`tags.t`: `\"1\"` → `\"2\"`" in out
