@@ -25,13 +25,19 @@ FORMAT_VERSION = 1
 NOTE = "offline plan: what the program declares, run under mocks with no credentials; not a preview against live state"
 CELL_TOKEN = "lepton:platform:Cell"  # lepton_infra/composition/cell.py TOKEN (the core may not import it)
 PLATFORM_TOKEN = "lepton:platform:Platform"  # lepton_infra/composition/platform.py TOKEN
+KUBERNETES = "kubernetes:"
+MASK = "[secret]"  # lepton_infra.testing.SECRET_MASK
 
 
 def build(stack: str, plan: Any, spec: Any) -> dict[str, Any]:
     """The document of ``plan`` (an OfflinePlan) of ``stack``, whose platform spec is ``spec``."""
     summary = {entry["urn"]: entry for entry in plan.summary()}  # masked, portable inputs
+    portable = getattr(plan, "_portable", lambda value: value)
     resources = []
     for r in sorted(plan.resources, key=lambda r: r.urn):
+        inputs = summary[r.urn]["inputs"]
+        if r.type.startswith(KUBERNETES) and r.secret_inputs:
+            inputs = portable(json.loads(json.dumps(keys_kept(r.inputs, r.secret_inputs), default=str, sort_keys=True)))
         entry = {
             "urn": r.urn,
             "type": r.type,
@@ -40,13 +46,12 @@ def build(stack: str, plan: Any, spec: Any) -> dict[str, Any]:
             "custom": r.custom,
             "protect": r.protect,
             "retain_on_delete": r.retain_on_delete,
-            "inputs": integers(summary[r.urn]["inputs"]),
+            "inputs": integers(inputs),
         }
         if getattr(r, "aliases", ()):
             entry["aliases"] = sorted(r.aliases)
         resources.append(entry)
     cell_urns = {r.name: r.urn for r in plan.resources if r.type == CELL_TOKEN}
-    portable = getattr(plan, "_portable", lambda value: value)
     outputs = portable(json.loads(json.dumps(plan.masked_outputs(), default=str, sort_keys=True)))
     return {
         "lepton_infra_plan": FORMAT_VERSION,
@@ -62,6 +67,20 @@ def build(stack: str, plan: Any, spec: Any) -> dict[str, Any]:
         "resources": resources,
         "outputs": integers(outputs),
     }
+
+
+def keys_kept(value: Any, secrets: Any, path: tuple = (), inside: bool = False) -> Any:
+    """``value`` with every value under a secret path masked, keeping the keys of secret mappings.
+
+    For Kubernetes objects: a Secret's ``stringData`` marked secret as a whole must stay a mapping for the object to
+    be valid, and its keys are no secret (the API shows them to anyone who may list Secrets: `kubectl describe`).
+    """
+    inside = inside or path in secrets
+    if isinstance(value, dict):
+        return {k: keys_kept(v, secrets, path + (k,), inside) for k, v in value.items()}
+    if isinstance(value, list):
+        return [keys_kept(v, secrets, path + (i,), inside) for i, v in enumerate(value)]
+    return MASK if inside else value
 
 
 def gpu_capacity(spec: Any) -> list[dict[str, Any]]:
