@@ -1,10 +1,15 @@
 """``lepton-infra``: work with stack configs without the engine or credentials.
 
-  lepton-infra schema                 JSON Schema of lepton-platform:platform (for editor completion)
-  lepton-infra validate STACK         validate stacks/Pulumi.STACK.yaml's spec; exit 1 with every problem
-  lepton-infra plan STACK [--json]    run the stack program offline and list the resources it declares
+  lepton-infra schema                    JSON Schema of lepton-platform:platform (for editor completion)
+  lepton-infra validate STACK            validate the stack's spec; exit 1 with every problem
+  lepton-infra plan STACK [--format F]   run the stack program offline and print what it declares
+                                         (F: table, json, yaml, mermaid, markdown; --json = --format json)
+  lepton-infra diff BASE HEAD            compare two offline plans (plan JSON files or git refs), as Markdown
 
-A plan is what the program declares, run under mocks: not a preview against live state. Secrets are masked.
+A plan is an offline plan: what the program declares, run under mocks with no credentials; not a preview against
+live state. Secrets are masked in every format. The program and the stack files are found as Pulumi finds them:
+the nearest Pulumi.yaml at or above the current folder (its `main` and `stackConfigDir`); STACK is a stack's name
+or a path to its Pulumi.<stack>.yaml; --stacks-dir overrides the stack files' folder.
 """
 
 from __future__ import annotations
@@ -13,70 +18,127 @@ import argparse
 import json
 import os
 import sys
-from collections import Counter
 from pathlib import Path
 
-from .testing import run_stack
+from .plan_formats import COLORED, FORMATS, PLAIN, Style, build
+from .plan_formats import diff as plan_diff
+from .plan_formats.sources import SideError, load
+from .plan_formats.terminal import progress, wants_color
+from .project import Project, resolve
 from .spec import SpecError, json_schema, parse_platform_spec
 from .stack_files import StackFileError, platform_config, read_stack_config, stack_file
+from .testing import run_stack
+from .testing.runner import fewer_collections
 
-DEFAULT_STACKS_DIR = Path("stacks")
+DIFF_HELP = """\
+Each side is a plan JSON file (written by `lepton-infra plan STACK --format json`) or a git ref of the repository
+here (a branch, tag or commit), planned offline from an export of that ref with the ref's own program, stack files
+and library; --stack names the stack to plan at a ref.
+
+Prints Markdown for a pull-request comment: resources added, removed, changed (with the input paths that changed,
+secrets masked) and replaced (a new type, name or parent; for Kubernetes objects a new metadata.name or namespace),
+the GPU capacity delta per cell and accelerator, and changed outputs. Resources are matched by URN without the
+stack's name, so two stacks compare too.
+
+exit status: 0 no changes ("no changes"), 1 changes, 2 error (a side that cannot be read or planned)."""
 
 
-def _spec(args):
+def _project(args) -> Project:
+    return resolve(args.stack, args.stacks_dir)
+
+
+def _spec(project: Project):
     """The stack's platform spec, validated: a bad stack file is one clear error, before any program runs."""
-    config = read_stack_config(args.stack, args.stacks_dir)
-    return parse_platform_spec(platform_config(config, stack_file(args.stack, args.stacks_dir)))
+    config = read_stack_config(project.stack, project.stacks_dir)
+    return parse_platform_spec(platform_config(config, stack_file(project.stack, project.stacks_dir)))
 
 
 def _validate(args) -> int:
-    spec = _spec(args)
+    project = _project(args)
+    spec = _spec(project)
     cells = ", ".join(f"{c.name} ({c.cloud} {c.region})" for c in spec.cells)
-    print(f"{args.stack}: valid; environment {spec.environment}; cells: {cells}; models: {len(spec.models)}")
+    print(f"{project.stack}: valid; environment {spec.environment}; cells: {cells}; models: {len(spec.models)}")
     return 0
 
 
 def _plan(args) -> int:
-    _spec(args)
-    plan = run_stack(args.stack, args.stacks_dir)
-    if args.json:
-        json.dump(plan.summary(), sys.stdout, indent=2)
-        print()
-        return 0
-    for type_, count in sorted(Counter(r.type for r in plan.resources).items()):
-        print(f"{count:4d}  {type_}")
-    protected = sum(r.protect for r in plan.resources)
-    print(f"{len(plan.resources)} resources, {protected} protected (offline plan: what the program declares)")
+    project = _project(args)
+    spec = _spec(project)
+    with progress(sys.stderr, f"planning {project.stack} offline (what the program declares)"):
+        plan = run_stack(project.stack, project.stacks_dir, program_dir=project.program_dir)
+    name = "json" if args.json else args.format
+    style = Style(wants_color(sys.stdout)) if name in COLORED else PLAIN
+    with fewer_collections():  # the plan's heap is large: a full collection would cost more than the formatting
+        text = FORMATS[name](build(project.stack, plan, spec), style)
+    sys.stdout.write(text)
     return 0
+
+
+def _diff(args) -> int:
+    try:
+        with progress(sys.stderr, f"planning {args.base} and {args.head} offline"):
+            base = load(args.base, args.stack, Path.cwd())
+            head = load(args.head, args.stack, Path.cwd())
+    except (SideError, SpecError, StackFileError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    changes = plan_diff.compare(base, head)
+    sys.stdout.write(plan_diff.render(changes, args.base, args.head, Style(wants_color(sys.stdout))))
+    return 1 if changes else 0
 
 
 def _parser() -> argparse.ArgumentParser:
     # --stacks-dir is accepted before or after the subcommand: the subcommand's copy only overrides when given.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--stacks-dir", type=Path, default=argparse.SUPPRESS, help="directory of Pulumi.<stack>.yaml files (default: stacks)"
+        "--stacks-dir",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="folder of the Pulumi.<stack>.yaml files (default: Pulumi.yaml's stackConfigDir, else ./stacks)",
     )
-    parser = argparse.ArgumentParser(
-        prog="lepton-infra", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, parents=[common]
-    )
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(prog="lepton-infra", description=__doc__, formatter_class=raw, parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("schema", help="print the JSON Schema of the platform spec", parents=[common])
-    validate = sub.add_parser("validate", help="validate a stack's platform spec", parents=[common])
-    validate.add_argument("stack")
-    plan = sub.add_parser("plan", help="run a stack offline and list the resources it declares", parents=[common])
-    plan.add_argument("stack")
-    plan.add_argument("--json", action="store_true", help="print the full plan (urn, type, inputs, flags) as JSON")
+    sub.add_parser("schema", help="print the JSON Schema of the platform spec", description="Print the JSON Schema of "
+                   "the platform spec (lepton-platform:platform), for editor completion.", parents=[common])
+    validate = sub.add_parser("validate", help="validate a stack's platform spec", parents=[common],
+                              description="Validate a stack's platform spec; exit 1 listing every problem.")
+    validate.add_argument("stack", help="a stack's name, or a path to its Pulumi.<stack>.yaml")
+    plan = sub.add_parser(
+        "plan",
+        help="run a stack offline and print what it declares",
+        parents=[common],
+        formatter_class=raw,
+        description="Run the stack's program offline (mocks, no credentials) and print what it declares: an offline "
+        "plan,\nnot a preview against live state. Secrets are masked in every format.\n\n"
+        "  table     resources by cell and component, protected ones, GPU capacity, outputs (default)\n"
+        "  json      the plan document, sorted: for committing, and for `lepton-infra diff`\n"
+        "  yaml      the Kubernetes objects, one document each (kubernetes-validate --strict), Helm releases listed\n"
+        "  mermaid   the topology: clouds, cells, clusters, GPU pools, lakes, models, mesh links\n"
+        "  markdown  a summary for a pull-request comment\n\n"
+        "Colour and a progress line on a terminal only; NO_COLOR=1 turns colour off.\n\n"
+        "exit status: 0, or 1 when the stack's file or spec is invalid (every problem is printed).",
+    )
+    plan.add_argument("stack", help="a stack's name, or a path to its Pulumi.<stack>.yaml")
+    plan.add_argument("--format", choices=list(FORMATS), default=next(iter(FORMATS)), help="how to print the plan (default: table)")
+    plan.add_argument("--json", action="store_true", help="shorthand for --format json")
+    # No --stacks-dir here: a ref's stack files are found from that ref's own Pulumi.yaml.
+    diff = sub.add_parser("diff", help="compare two offline plans (plan JSON files or git refs)", description=DIFF_HELP,
+                          formatter_class=raw)
+    diff.add_argument("base", help="plan JSON file or git ref: the before")
+    diff.add_argument("head", help="plan JSON file or git ref: the after")
+    diff.add_argument("--stack", help="the stack to plan at a side that is a git ref")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    args.stacks_dir = getattr(args, "stacks_dir", DEFAULT_STACKS_DIR)
+    args.stacks_dir = getattr(args, "stacks_dir", None)
     try:
         if args.command == "schema":
             print(json.dumps(json_schema(), indent=2))
             return 0
-        return {"validate": _validate, "plan": _plan}[args.command](args)
+        return {"validate": _validate, "plan": _plan, "diff": _diff}[args.command](args)
     except (SpecError, StackFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

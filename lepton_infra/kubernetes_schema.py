@@ -9,20 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from .plan_formats.document import integers as _ints  # the mock transport sends every number as a float
 from .testing import OfflinePlan, PlannedResource
 
 NOT_OBJECTS = ("kubernetes:helm.sh/", "pulumi:providers:")
-
-
-def _ints(value: Any) -> Any:
-    """The mock transport turns every number into a float; the schema wants integers back."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _ints(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_ints(v) for v in value]
-    return value
 
 
 def manifest(resource: PlannedResource) -> dict[str, Any]:

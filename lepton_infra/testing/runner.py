@@ -134,7 +134,7 @@ def run(
     plan.local_roots.setdefault(str(Path(__file__).resolve().parents[2]), "<lepton-infra>")
     plan.local_roots.setdefault(str(Path.cwd()), "<cwd>")
     inner = mocks or RealisticMocks(region=_default_region(config or {}))
-    with _fewer_collections():
+    with fewer_collections():
         return contextvars.Context().run(_run_in_fresh_context, program, dict(config or {}), project, stack, preview, inner, plan)
 
 
@@ -146,7 +146,7 @@ GC_FIRST_THRESHOLD = 10_000
 
 
 @contextlib.contextmanager
-def _fewer_collections():
+def fewer_collections():
     """Raise the collector's first threshold for the run, and put the caller's thresholds back after it."""
     saved = gc.get_threshold()
     gc.set_threshold(max(saved[0], GC_FIRST_THRESHOLD), *saved[1:])
@@ -210,20 +210,32 @@ def rejected(build: Callable[[], Any], **run_options: Any) -> tuple[SpecError, O
     raise AssertionError("expected a SpecError, and the program ran without one")
 
 
-def run_stack(stack: str, stacks_dir: str | Path, config_overrides: Mapping[str, Any] | None = None, **kwargs) -> OfflinePlan:
-    """Run a stack program directory (its __main__.py) offline with its Pulumi.<stack>.yaml config."""
+def run_stack(
+    stack: str,
+    stacks_dir: str | Path,
+    config_overrides: Mapping[str, Any] | None = None,
+    *,
+    program_dir: str | Path | None = None,
+    **kwargs,
+) -> OfflinePlan:
+    """Run a stack program offline with its ``<stacks_dir>/Pulumi.<stack>.yaml`` config.
+
+    The program is ``<program_dir>/__main__.py``; ``program_dir`` defaults to ``stacks_dir`` (a project whose
+    Pulumi.yaml keeps program and stack files together; lepton_infra.project finds both as Pulumi does).
+    """
     stacks_dir = Path(stacks_dir).resolve()
+    program_dir = Path(program_dir).resolve() if program_dir is not None else stacks_dir
     config = {**read_stack_config(stack, stacks_dir), **(config_overrides or {})}
-    main = stacks_dir / "__main__.py"
+    main = program_dir / "__main__.py"
     plan = kwargs.pop("plan", None) or OfflinePlan()
-    plan.local_roots[str(_project_root(stacks_dir))] = "<project>"
+    plan.local_roots[str(_project_root(program_dir))] = "<project>"
 
     def program():
-        sys.path.insert(0, str(stacks_dir))
+        sys.path.insert(0, str(program_dir))
         try:
             runpy.run_path(str(main), run_name="__main__")
         finally:
-            sys.path.remove(str(stacks_dir))
+            sys.path.remove(str(program_dir))
 
     return run(program, config=config, stack=stack, plan=plan, **kwargs)
 
