@@ -3,7 +3,8 @@
   lepton-infra schema                    JSON Schema of lepton-platform:platform (for editor completion)
   lepton-infra validate STACK            validate the stack's spec; exit 1 with every problem
   lepton-infra plan STACK [--format F]   run the stack program offline and print what it declares
-                                         (F: table, json, yaml, mermaid, markdown; --json = --format json)
+                                         (F: table, json, yaml, mermaid, markdown; --json = --format json);
+                                         --policy: also check the policy pack's rules, exit 1 on a violation
   lepton-infra diff BASE HEAD            compare two offline plans (plan JSON files or git refs), as Markdown
 
 A plan is an offline plan: what the program declares, run under mocks with no credentials; not a preview against
@@ -24,6 +25,7 @@ from .plan_formats import COLORED, FORMATS, PLAIN, Style, build
 from .plan_formats import diff as plan_diff
 from .plan_formats.sources import SideError, load
 from .plan_formats.terminal import progress, wants_color
+from .policy import StackContext, evaluate, mandatory
 from .project import Project, resolve
 from .spec import SpecError, json_schema, parse_platform_spec
 from .stack_files import StackFileError, platform_config, read_stack_config, stack_file
@@ -71,7 +73,18 @@ def _plan(args) -> int:
     with fewer_collections():  # the plan's heap is large: a full collection would cost more than the formatting
         text = FORMATS[name](build(project.stack, plan, spec), style)
     sys.stdout.write(text)
-    return 0
+    return _policy_check(plan, spec) if args.policy else 0
+
+
+def _policy_check(plan, spec) -> int:
+    """The policy pack's rules over the offline plan (lepton_infra.policy): each violation on stderr, so the plan on
+    stdout stays what its format says; exit 1 when a mandatory rule is broken."""
+    violations = evaluate(plan, StackContext.of_spec(spec))
+    for violation in violations:
+        print(f"policy: {violation}", file=sys.stderr)
+    broken = mandatory(violations)
+    print(f"policy: {len(broken)} mandatory violation(s), {len(violations) - len(broken)} advisory", file=sys.stderr)
+    return 1 if broken else 0
 
 
 def _diff(args) -> int:
@@ -117,11 +130,15 @@ def _parser() -> argparse.ArgumentParser:
         "  mermaid   the topology: clouds, cells, clusters, GPU pools, lakes, models, mesh links\n"
         "  markdown  a summary for a pull-request comment\n\n"
         "Colour and a progress line on a terminal only; NO_COLOR=1 turns colour off.\n\n"
-        "exit status: 0, or 1 when the stack's file or spec is invalid (every problem is printed).",
+        "exit status: 0, or 1 when the stack's file or spec is invalid (every problem is printed) or, with --policy,\n"
+        "a mandatory rule of the policy pack is broken (each violation is printed on stderr).",
     )
     plan.add_argument("stack", help="a stack's name, or a path to its Pulumi.<stack>.yaml")
     plan.add_argument("--format", choices=list(FORMATS), default=next(iter(FORMATS)), help="how to print the plan (default: table)")
     plan.add_argument("--json", action="store_true", help="shorthand for --format json")
+    plan.add_argument(
+        "--policy", action="store_true", help="check the policy pack's rules (policy-pack/, lepton_infra.policy) over the plan"
+    )
     # No --stacks-dir here: a ref's stack files are found from that ref's own Pulumi.yaml.
     diff = sub.add_parser("diff", help="compare two offline plans (plan JSON files or git refs)", description=DIFF_HELP,
                           formatter_class=raw)

@@ -5,6 +5,7 @@ shrinks with the fixes)."""
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
@@ -69,3 +70,17 @@ def test_the_mesh_opt_out_breaks_the_mtls_rule():
     found = [v for v in evaluate(plan, StackContext("dev", False)) if v.rule == "mesh-mtls-strict"]
     assert any("PERMISSIVE" in v.message and "PeerAuthentication" in v.urn for v in found), found
     assert any("istiod" in v.message for v in found), found
+
+
+def test_the_cli_checks_the_rules_over_the_offline_plan_and_exits_1_on_a_mandatory_violation(capsys):
+    from lepton_infra.cli import main
+
+    assert main(["plan", "dev", "--stacks-dir", str(STACKS), "--format", "json", "--policy"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out) and "policy: 0 mandatory violation(s)" in err  # stdout stays the plan in its format
+
+    assert main(["plan", "prod", "--stacks-dir", str(STACKS), "--policy"]) == 1
+    err = capsys.readouterr().err
+    for stack, rule, name in KNOWN_FINDINGS:
+        if stack == "prod":
+            assert any(line.startswith(f"policy: [mandatory] {rule}: ") and f"::{name}: " in line for line in err.splitlines()), err
