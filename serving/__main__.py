@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import signal
 import sys
 import threading
@@ -160,12 +161,33 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if settings.num_threads:
         torch.set_num_threads(settings.num_threads)
+    return _exit(_run(serve(settings, device)))
+
+
+def _run(main_coroutine) -> int:
     try:
         import uvloop
     except ImportError:  # the image has it; a bare checkout may not
-        return asyncio.run(serve(settings, device))
+        return asyncio.run(main_coroutine)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(serve(settings, device))
+        return runner.run(main_coroutine)
+
+
+def _exit(code: int) -> int:
+    """Exit with `code`, skipping interpreter finalisation while one of our daemon threads is still busy.
+
+    A forward pass (or a model load) still running when the interpreter finalises is stopped by CPython with
+    pthread_exit, whose unwinding through libtorch's noexcept frames aborts the process ("terminate called
+    without an active exception", exit 134). When the grace period ran out that is exactly the case.
+    """
+    busy = [t.name for t in threading.enumerate() if t.daemon and t.name.startswith("serving-") and t.is_alive()]
+    if not busy:
+        return code
+    log.info("leaving busy threads behind", extra={"fields": {"threads": busy}})
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
