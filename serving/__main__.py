@@ -30,6 +30,9 @@ from serving.model import DeviceError, LoadError, load, resolve_device
 
 log = logging.getLogger("serving")
 T = TypeVar("T")
+# uvicorn's own graceful shutdown starts after our drain (every request answered, or the grace period over and
+# the rest answered 503): it only has the last responses to write, so it must not add a grace of its own.
+_FLUSH_S = 1.0
 
 
 class _Server(uvicorn.Server):
@@ -108,6 +111,8 @@ async def _drain(state: ServerState, grace: float) -> bool:
         await asyncio.sleep(0.01)
     if state.in_flight:
         log.error("grace period over with requests unanswered", extra={"fields": {"in_flight": state.in_flight}})
+        if state.batcher is not None:
+            state.batcher.abandon()  # their handlers answer 503 now, while uvicorn still writes responses
         return False
     return True
 
@@ -117,7 +122,7 @@ async def serve(settings: config.Settings, device: torch.device) -> int:
     server = _Server(uvicorn.Config(
         build_app(state), host=settings.host, port=settings.port, loop="none", http="httptools",
         lifespan="off", log_config=None, access_log=False, server_header=False,
-        timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_s)),
+        timeout_graceful_shutdown=_FLUSH_S,
     ))
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -146,7 +151,7 @@ async def serve(settings: config.Settings, device: torch.device) -> int:
     server.should_exit = True
     await server_task
     if state.batcher is not None:
-        state.batcher.close(timeout=1.0)
+        state.batcher.close(timeout=1.0 if code == 0 else 0.0)  # when the grace is over, do not wait on torch
     log.info("exit", extra={"fields": {"code": code}})
     return code
 

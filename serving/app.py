@@ -19,7 +19,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving import __version__
-from serving.batcher import Batcher, ModelError, QueueFull
+from serving.batcher import ABANDONED, Batcher, ModelError, QueueFull
 from serving.config import Settings
 from serving.metrics import CONTENT_TYPE, Metrics
 from serving.model import LoadedModel
@@ -142,6 +142,10 @@ def build_app(state: ServerState) -> ASGIApp:
             except QueueFull:
                 metrics.count(name, "queue_full")
                 return _error("the request queue is full; retry later", 503, RETRY_AFTER)
+            if result is ABANDONED:
+                metrics.count(name, "abandoned")
+                return _error("the server is shutting down and its grace period ran out before this request was "
+                              "answered; retry", 503, {**RETRY_AFTER, "Connection": "close"})
             if isinstance(result, ModelError):
                 metrics.count(name, "bad_request")
                 return _error(result.message, 400)

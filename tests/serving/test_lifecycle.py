@@ -147,3 +147,17 @@ def test_grace_running_out_with_forwards_pending_exits_1_without_an_abort(start_
     assert "terminate called" not in log
     assert '"grace period over with requests unanswered"' in log
 
+
+def test_requests_unanswered_at_grace_expiry_get_503_within_the_grace(start_server, spin_path):
+    grace = 2.0
+    server = start_server(str(spin_path), "--max-batch-size", "1", "--shutdown-grace-s", str(grace)).wait_ready()
+    code, exited_after, outcomes = _sigterm_with_forwards_pending(server, grace)
+    assert code == 1, (outcomes, server.log())
+    assert all(isinstance(o, httpx.Response) for o in outcomes), outcomes
+    statuses = [o.status_code for o in outcomes]
+    assert set(statuses) <= {200, 503} and 503 in statuses and 200 in statuses, statuses
+    for response in outcomes:
+        if response.status_code == 503:
+            assert response.headers["Retry-After"] == "1" and "grace period" in response.json()["error"]
+    # The grace, plus the moment it takes to write the 503s: not uvicorn's own graceful timeout on top of it.
+    assert exited_after < grace + 1.5, exited_after
