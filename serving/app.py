@@ -13,7 +13,7 @@ import time
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -59,20 +59,34 @@ def _error(message: str, status: int, headers: dict[str, str] | None = None) -> 
     return _json({"error": message}, status, headers)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _Answered(Exception):
+    """Ends an infer request early: the outcome it counts as and the response (None: nobody to answer)."""
+
+    def __init__(self, outcome: str, response: Response | None):
+        self.outcome, self.response = outcome, response
+
+
+def _too_large(limit: int) -> _Answered:
+    # 400 as the contract says; close the connection rather than read the rest of the body.
+    message = f"request body exceeds {limit} bytes (--max-body-bytes / MAX_BODY_BYTES)"
+    return _Answered("bad_request", _error(message, 400, {"Connection": "close"}))
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit:
-        raise _BodyTooLarge
+        raise _too_large(limit)
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _BodyTooLarge
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # The client's choice, not a server error: no traceback, its own outcome (serving/README.md, Metrics).
+        log.debug("client disconnected while sending the body", extra={"fields": {"received_bytes": size}})
+        raise _Answered("client_disconnected", None) from None
     return b"".join(chunks)
 
 
@@ -124,40 +138,28 @@ def build_app(state: ServerState) -> ASGIApp:
             return _error(state.not_serving_reason, 503, RETRY_AFTER)
         state.in_flight += 1
         try:
-            try:
-                body = await _read_body(request, settings.max_body_bytes)
-                parsed = parse_infer(body, state.model.inputs)
-            except _BodyTooLarge:
-                metrics.count(name, "bad_request")
-                # 400 as the contract says; close the connection rather than read the rest of the body.
-                return _error(
-                    f"request body exceeds {settings.max_body_bytes} bytes (--max-body-bytes / MAX_BODY_BYTES)",
-                    400, {"Connection": "close"},
-                )
-            except ProtocolError as exc:
-                metrics.count(name, "bad_request")
-                return _error(str(exc), 400)
-            try:
-                result = await state.batcher.submit(parsed)
-            except QueueFull:
-                metrics.count(name, "queue_full")
-                return _error("the request queue is full; retry later", 503, RETRY_AFTER)
-            if result is ABANDONED:
-                metrics.count(name, "abandoned")
-                return _error("the server is shutting down and its grace period ran out before this request was "
-                              "answered; retry", 503, {**RETRY_AFTER, "Connection": "close"})
-            if isinstance(result, ModelError):
-                metrics.count(name, "bad_request")
-                return _error(result.message, 400)
-            try:
-                payload = encode_infer(name, state.model.version, parsed, result)
-            except ProtocolError as exc:
-                metrics.count(name, "bad_request")
-                return _error(str(exc), 400)
-            metrics.count(name, "ok")
-            return Response(payload, media_type=JSON)
+            outcome, response = await answer(request)
         finally:
             state.in_flight -= 1
+        metrics.count(name, outcome)
+        return Response(status_code=204) if response is None else response
+
+    async def answer(request: Request) -> tuple[str, Response | None]:
+        try:
+            parsed = parse_infer(await _read_body(request, settings.max_body_bytes), state.model.inputs)
+            result = await state.batcher.submit(parsed)
+            if result is ABANDONED:
+                return "abandoned", _error("the server is shutting down and its grace period ran out before this "
+                                           "request was answered; retry", 503, {**RETRY_AFTER, "Connection": "close"})
+            if isinstance(result, ModelError):
+                return "bad_request", _error(result.message, 400)
+            return "ok", Response(encode_infer(name, state.model.version, parsed, result), media_type=JSON)
+        except _Answered as early:
+            return early.outcome, early.response
+        except ProtocolError as exc:
+            return "bad_request", _error(str(exc), 400)
+        except QueueFull:
+            return "queue_full", _error("the request queue is full; retry later", 503, RETRY_AFTER)
 
     async def prometheus(request: Request) -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE)
