@@ -22,7 +22,7 @@ from typing import TypeVar
 import torch
 import uvicorn
 
-from serving import config, logs
+from serving import config, connections, logs
 from serving.app import ServerState, build_app
 from serving.batcher import Batcher, ModelError
 from serving.metrics import Metrics
@@ -111,8 +111,7 @@ async def _drain(state: ServerState, grace: float) -> bool:
         await asyncio.sleep(0.01)
     if state.in_flight:
         log.error("grace period over with requests unanswered", extra={"fields": {"in_flight": state.in_flight}})
-        if state.batcher is not None:
-            state.batcher.abandon()  # their handlers answer 503 now, while uvicorn still writes responses
+        state.abandon()  # their handlers answer 503 now, while uvicorn still writes responses
         return False
     return True
 
@@ -120,7 +119,8 @@ async def _drain(state: ServerState, grace: float) -> bool:
 async def serve(settings: config.Settings, device: torch.device) -> int:
     state = ServerState(settings, Metrics(settings.model_name))
     server = _Server(uvicorn.Config(
-        build_app(state), host=settings.host, port=settings.port, loop="none", http="httptools",
+        build_app(state), host=settings.host, port=settings.port, loop="none",
+        http=connections.protocol(settings.read_timeout_s),
         lifespan="off", log_config=None, access_log=False, server_header=False,
         timeout_graceful_shutdown=_FLUSH_S,
     ))

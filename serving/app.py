@@ -6,6 +6,7 @@ the batcher and awaits its future, so the loop stays free while forward passes r
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
@@ -21,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from serving import __version__
 from serving.batcher import ABANDONED, Batcher, ModelError, QueueFull
 from serving.config import Settings
+from serving.connections import READ_DEADLINE, read_timeout_response
 from serving.metrics import CONTENT_TYPE, Metrics
 from serving.model import LoadedModel
 from serving.protocol import ProtocolError, encode_infer, parse_infer
@@ -41,6 +43,18 @@ class ServerState:
     ready: bool = False  # loaded and warmed up
     draining: bool = False  # SIGTERM received
     in_flight: int = 0  # infer requests past the readiness check and not yet answered
+    abandoned: bool = False  # the grace period ran out: whatever is still unanswered gets 503
+    arrivals: set[asyncio.Timeout] = dataclasses.field(default_factory=set)  # deadlines of bodies being read
+
+    def abandon(self) -> None:
+        """Answer every request still unanswered with 503: queued or running ones through the batcher, bodies
+        still arriving by expiring their read deadline now."""
+        self.abandoned = True
+        if self.batcher is not None:
+            self.batcher.abandon()
+        now = asyncio.get_running_loop().time()
+        for arrival in self.arrivals:
+            arrival.reschedule(now)
 
     @property
     def serving(self) -> bool:
@@ -64,6 +78,11 @@ class _Answered(Exception):
 
     def __init__(self, outcome: str, response: Response | None):
         self.outcome, self.response = outcome, response
+
+
+def _abandoned() -> tuple[str, Response]:
+    message = "the server is shutting down and its grace period ran out before this request was answered; retry"
+    return "abandoned", _error(message, 503, {**RETRY_AFTER, "Connection": "close"})
 
 
 def _too_large(limit: int) -> _Answered:
@@ -129,6 +148,21 @@ def build_app(state: ServerState) -> ASGIApp:
             return _error(state.not_serving_reason, 503, RETRY_AFTER)
         return _json({"name": name, "ready": True})
 
+    async def arrived_body(request: Request) -> bytes:
+        """The body, within the request's read deadline (serving/connections.py) and the grace period."""
+        try:
+            async with asyncio.timeout_at(request.scope.get(READ_DEADLINE)) as arrival:
+                state.arrivals.add(arrival)
+                try:
+                    return await _read_body(request, settings.max_body_bytes)
+                finally:
+                    state.arrivals.discard(arrival)
+        except TimeoutError:
+            if state.abandoned:
+                raise _Answered(*_abandoned()) from None
+            message = read_timeout_response(settings.read_timeout_s)
+            raise _Answered("read_timeout", _error(message, 408, {"Connection": "close"})) from None
+
     async def infer(request: Request) -> Response:
         if (missing := unknown(request)) is not None:
             metrics.count("", "not_found")
@@ -146,11 +180,10 @@ def build_app(state: ServerState) -> ASGIApp:
 
     async def answer(request: Request) -> tuple[str, Response | None]:
         try:
-            parsed = parse_infer(await _read_body(request, settings.max_body_bytes), state.model.inputs)
+            parsed = parse_infer(await arrived_body(request), state.model.inputs)
             result = await state.batcher.submit(parsed)
             if result is ABANDONED:
-                return "abandoned", _error("the server is shutting down and its grace period ran out before this "
-                                           "request was answered; retry", 503, {**RETRY_AFTER, "Connection": "close"})
+                return _abandoned()
             if isinstance(result, ModelError):
                 return "bad_request", _error(result.message, 400)
             return "ok", Response(encode_infer(name, state.model.version, parsed, result), media_type=JSON)
