@@ -8,6 +8,7 @@ time a request reaches the batcher it is known to be well-formed and only the mo
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +24,14 @@ class Datatype:
     numpy: np.dtype
     torch: torch.dtype
     kinds: str  # numpy kinds accepted from JSON: no silent float->int or number->bool casts
+
+    @functools.cached_property
+    def range(self) -> tuple[float, float] | None:
+        """Smallest and largest value of the datatype (of torch's: BF16 is carried as float32); None for BOOL."""
+        if self.torch is torch.bool:
+            return None
+        info = torch.finfo(self.torch) if self.torch.is_floating_point else torch.iinfo(self.torch)
+        return info.min, info.max
 
 
 _INT_KINDS, _FLOAT_KINDS = "iu", "iuf"
@@ -88,9 +97,10 @@ def _array(data: Any, datatype: str, shape: tuple[int, ...], where: str) -> np.n
     if array.size and array.dtype.kind not in dt.kinds:
         kind = {"b": "booleans", "i": "integers", "u": "integers", "f": "numbers"}.get(array.dtype.kind, "non-numbers")
         raise ProtocolError(f"{where}: 'data' holds {kind}, which is not valid for datatype {datatype}")
-    if dt.numpy.kind in "iu" and array.size and array.dtype != dt.numpy:
-        info = np.iinfo(dt.numpy)
-        if array.min() < info.min or array.max() > info.max:
+    # A cast would wrap integers and turn floats into inf (1e300 as FP32): a value the client did not send.
+    if dt.range is not None and array.size and array.dtype != dt.numpy:
+        low, high = dt.range
+        if array.min() < low or array.max() > high:
             raise ProtocolError(f"{where}: 'data' has values outside the range of {datatype}")
     return array.astype(dt.numpy, copy=False).reshape(shape)
 
