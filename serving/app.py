@@ -1,15 +1,19 @@
 """Starlette routes for the Open Inference Protocol (KServe V2) plus /metrics.
 
-Handlers never run torch: the infer handler parses and validates on the event loop, hands the request to
-the batcher and awaits its future, so the loop stays free while forward passes run.
+Handlers never run torch: the infer handler parses and validates the body (on the event loop when it is
+small, on one parser thread when it is large, so probes and signals never wait behind it), hands the request
+to the batcher and awaits its future, so the loop stays free while forward passes run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import orjson
 from starlette.applications import Starlette
@@ -28,6 +32,8 @@ from serving.model import LoadedModel
 from serving.protocol import ProtocolError, encode_infer, parse_infer
 
 log = logging.getLogger("serving.access")
+T = TypeVar("T")
+_INLINE_BYTES = 256 * 1024  # parsed or encoded on the event loop up to this size (well under a millisecond)
 JSON = "application/json"
 RETRY_AFTER = {"Retry-After": "1"}
 
@@ -148,6 +154,17 @@ def build_app(state: ServerState) -> ASGIApp:
             return _error(state.not_serving_reason, 503, RETRY_AFTER)
         return _json({"name": name, "ready": True})
 
+    # One thread: parsing holds the GIL, so more threads would not parse faster, only contend with the loop.
+    parser = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="serving-parse")
+
+    async def off_loop(size: int, fn: Callable[..., T], *args) -> T:
+        """fn(*args), on the parser thread when `size` (bytes in or out) is large: one large body parsed or
+        encoded on the event loop would hold health probes, signals and every other request behind it (up to
+        seconds for tens of MB). Small ones stay inline, where a thread hop would cost more than the work."""
+        if size <= _INLINE_BYTES:
+            return fn(*args)
+        return await asyncio.get_running_loop().run_in_executor(parser, fn, *args)
+
     async def arrived_body(request: Request) -> bytes:
         """The body, within the request's read deadline (serving/connections.py) and the grace period."""
         try:
@@ -180,13 +197,16 @@ def build_app(state: ServerState) -> ASGIApp:
 
     async def answer(request: Request) -> tuple[str, Response | None]:
         try:
-            parsed = parse_infer(await arrived_body(request), state.model.inputs)
+            body = await arrived_body(request)
+            parsed = await off_loop(len(body), parse_infer, body, state.model.inputs)
             result = await state.batcher.submit(parsed)
             if result is ABANDONED:
                 return _abandoned()
             if isinstance(result, ModelError):
                 return "bad_request", _error(result.message, 400)
-            return "ok", Response(encode_infer(name, state.model.version, parsed, result), media_type=JSON)
+            size = sum(array.nbytes for _, _, array in result)
+            return "ok", Response(await off_loop(size, encode_infer, name, state.model.version, parsed, result),
+                                  media_type=JSON)
         except _Answered as early:
             return early.outcome, early.response
         except ProtocolError as exc:

@@ -8,6 +8,8 @@ import threading
 import time
 
 import httpx
+import numpy as np
+import orjson
 import pytest
 
 import tiny_models as models
@@ -161,3 +163,55 @@ def test_requests_unanswered_at_grace_expiry_get_503_within_the_grace(start_serv
             assert response.headers["Retry-After"] == "1" and "grace period" in response.json()["error"]
     # The grace, plus the moment it takes to write the 503s: not uvicorn's own graceful timeout on top of it.
     assert exited_after < grace + 1.5, exited_after
+
+
+async def _timed(events: list[tuple[str, float]], label: str, coroutine):
+    result = await coroutine
+    events.append((label, time.monotonic()))
+    return result
+
+
+async def _raw_post(host: str, port: int, body: bytes) -> bytes:
+    reader, writer = await asyncio.open_connection(host, port)
+    head = f"POST {INFER} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    writer.write(head.encode() + body)
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    return answer
+
+
+async def _get_until(client: httpx.AsyncClient, path: str, status: int) -> None:
+    while (await client.get(path)).status_code != status:
+        await asyncio.sleep(0.01)
+
+
+def test_large_bodies_are_parsed_off_the_event_loop(start_server, affine_path):
+    """8 bodies of ~8 MB: /v2/health/live answers and SIGTERM turns readiness off while they are still being
+    parsed, i.e. before the first of them is answered (on the event loop, every probe waited behind them)."""
+    server = start_server(str(affine_path), "--shutdown-grace-s", "60").wait_ready()
+    rows = 500_000
+    body = orjson.dumps({"inputs": [{"name": "features", "datatype": "FP32", "shape": [rows, 4],
+                                     "data": np.full(rows * 4, 1.5, np.float32)}], "outputs": [{"name": "total"}]},
+                        option=orjson.OPT_SERIALIZE_NUMPY)
+    host, port = server.url.removeprefix("http://").split(":")
+
+    async def run():
+        events: list[tuple[str, float]] = []
+        posts = [asyncio.create_task(_timed(events, "infer", _raw_post(host, int(port), body))) for _ in range(8)]
+        await asyncio.sleep(0.5)  # the bodies are on their way (or in), the first is being parsed
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
+            await _timed(events, "live", client.get("/v2/health/live"))
+            server.proc.send_signal(signal.SIGTERM)
+            await _timed(events, "not ready", _get_until(client, "/v2/health/ready", 503))
+        return events, await asyncio.gather(*posts)
+
+    events, answers = asyncio.run(run())
+    order = [label for label, _ in sorted(events, key=lambda event: event[1])]
+    assert order[:2] == ["live", "not ready"], order
+    assert server.proc.wait(60) == 0, server.log()
+    for answer in answers:  # every accepted request is still answered, and correctly
+        head, _, payload = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), answer[:300]
+        (total,) = orjson.loads(payload)["outputs"]
+        assert total["shape"] == [rows] and set(total["data"]) == {6.0}
