@@ -29,12 +29,13 @@ from serving.config import Settings
 from serving.connections import READ_DEADLINE, read_timeout_response
 from serving.metrics import CONTENT_TYPE, Metrics
 from serving.model import LoadedModel
-from serving.protocol import ProtocolError, encode_infer, parse_infer
+from serving.protocol import BINARY_EXTENSION, BINARY_HEADER, ProtocolError, encode_infer, parse_infer
 
 log = logging.getLogger("serving.access")
 T = TypeVar("T")
 _INLINE_BYTES = 256 * 1024  # parsed or encoded on the event loop up to this size (well under a millisecond)
 JSON = "application/json"
+BINARY = "application/octet-stream"  # a JSON header followed by binary tensor data
 RETRY_AFTER = {"Retry-After": "1"}
 
 
@@ -84,6 +85,16 @@ class _Answered(Exception):
 
     def __init__(self, outcome: str, response: Response | None):
         self.outcome, self.response = outcome, response
+
+
+def _header_length(request: Request) -> int | None:
+    """The binary tensor data extension's JSON length, None when the request has no binary data."""
+    value = request.headers.get(BINARY_HEADER)
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise ProtocolError(f"{BINARY_HEADER} must be a non-negative integer, got {value!r}")
+    return int(value)
 
 
 def _abandoned() -> tuple[str, Response]:
@@ -138,7 +149,7 @@ def build_app(state: ServerState) -> ASGIApp:
         return _json({"ready": True})
 
     async def server_metadata(request: Request) -> Response:
-        return _json({"name": "lepton-serving", "version": __version__, "extensions": []})
+        return _json({"name": "lepton-serving", "version": __version__, "extensions": [BINARY_EXTENSION]})
 
     async def model_metadata(request: Request) -> Response:
         if (missing := unknown(request)) is not None:
@@ -197,16 +208,19 @@ def build_app(state: ServerState) -> ASGIApp:
 
     async def answer(request: Request) -> tuple[str, Response | None]:
         try:
+            header_length = _header_length(request)
             body = await arrived_body(request)
-            parsed = await off_loop(len(body), parse_infer, body, state.model.inputs)
+            parsed = await off_loop(len(body), parse_infer, body, state.model.inputs, header_length)
             result = await state.batcher.submit(parsed)
             if result is ABANDONED:
                 return _abandoned()
             if isinstance(result, ModelError):
                 return "bad_request", _error(result.message, 400)
             size = sum(array.nbytes for _, _, array in result)
-            return "ok", Response(await off_loop(size, encode_infer, name, state.model.version, parsed, result),
-                                  media_type=JSON)
+            payload, json_length = await off_loop(size, encode_infer, name, state.model.version, parsed, result)
+            if json_length is None:
+                return "ok", Response(payload, media_type=JSON)
+            return "ok", Response(payload, media_type=BINARY, headers={BINARY_HEADER: str(json_length)})
         except _Answered as early:
             return early.outcome, early.response
         except ProtocolError as exc:
