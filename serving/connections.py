@@ -62,9 +62,11 @@ def protocol(read_timeout_s: float) -> type[asyncio.Protocol]:
 
         def _headers_timed_out(self) -> None:
             self._header_timer = None
-            if not self.transport.is_closing():
-                log.debug("request headers timed out", extra={"fields": {"client": self.client}})
-                self.transport.write(timed_out)
-                self.transport.close()
+            if self.transport.is_closing():
+                return
+            log.debug("request headers timed out", extra={"fields": {"client": self.client}})
+            if self.cycle is None or self.cycle.response_complete:  # else a pipelined request: a 408 would
+                self.transport.write(timed_out)                     # land inside the response under way
+            self.transport.close()
 
     return DeadlineProtocol
