@@ -2,8 +2,9 @@
 
 uvicorn's own signal handling would stop the server as soon as SIGTERM arrives; here SIGTERM first turns
 readiness off and refuses new work, waits (up to the grace period) for every accepted request to be
-answered, and only then asks uvicorn to shut down. Exit code: 0 after a clean drain, 1 if the grace period
-ran out or the model could not be loaded, 2 for bad settings.
+answered, and only then asks uvicorn to shut down. When the grace period runs out first, whatever is still
+unanswered gets 503 + Retry-After and uvicorn only flushes those answers. Exit code: 0 after a clean drain,
+1 if the grace period ran out or the model could not be loaded, 2 for bad settings.
 """
 
 from __future__ import annotations
