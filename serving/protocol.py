@@ -136,17 +136,23 @@ def _array(data: Any, datatype: str, shape: tuple[int, ...], where: str) -> np.n
     return array.astype(dt.numpy, copy=False).reshape(shape)
 
 
+# Wire types that differ from the carried numpy type: numpy has no bfloat16, and a BOOL byte is read as a
+# number so that a byte other than 0 or 1 still becomes a proper bool.
+_WIRE = {"BF16": np.dtype("<u2"), "BOOL": np.dtype(np.uint8)}
+
+
 def _binary_array(chunk: memoryview, datatype: str, shape: tuple[int, ...], where: str) -> np.ndarray:
     """Little-endian, row-major, no padding; BF16 is 2 bytes (numpy has none: widened to float32, exactly)."""
     dt = DATATYPES[datatype]
-    width = 2 if datatype == "BF16" else dt.numpy.itemsize
-    expected = math.prod(shape) * width
+    wire = _WIRE.get(datatype, dt.numpy.newbyteorder("<"))
+    expected = math.prod(shape) * wire.itemsize
     if len(chunk) != expected:
         raise ProtocolError(f"{where}: shape {list(shape)} of {datatype} needs {expected} bytes, "
                             f"'binary_data_size' is {len(chunk)}")
-    if datatype == "BF16":
-        return (np.frombuffer(chunk, "<u2").astype(np.uint32) << 16).view(np.float32).reshape(shape)
-    return np.frombuffer(chunk, dt.numpy.newbyteorder("<")).astype(dt.numpy).reshape(shape)  # a writable copy
+    array = np.frombuffer(chunk, wire)
+    if datatype == "BF16":  # the upper half of a float32
+        return (array.astype(np.uint32) << 16).view(np.float32).reshape(shape)
+    return array.astype(dt.numpy).reshape(shape)  # a writable copy; BOOL: any non-zero byte is true
 
 
 def _parameters(item: dict, where: str) -> dict:

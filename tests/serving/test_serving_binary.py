@@ -88,3 +88,11 @@ def test_malformed_binary_requests_are_400_naming_the_problem(affine_server, siz
     body, headers = _binary_request(size, data, header)
     response = httpx.post(affine_server.url + INFER, content=body, headers=headers)
     assert response.status_code == 400 and needle in response.json()["error"], response.text
+
+
+def test_a_binary_bool_byte_other_than_0_or_1_is_true(square_server):
+    head = b'{"inputs": [{"name": "input__0", "datatype": "BOOL", "shape": [1, 3], "parameters": {"binary_data_size": 3}}]}'
+    response = httpx.post(square_server.url + INFER, content=head + bytes([2, 0, 255]),
+                          headers={"Inference-Header-Content-Length": str(len(head))})
+    assert response.status_code == 200, response.text
+    assert response.json()["outputs"][0]["data"] == [True, False, True]
