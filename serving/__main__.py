@@ -2,8 +2,9 @@
 
 uvicorn's own signal handling would stop the server as soon as SIGTERM arrives; here SIGTERM first turns
 readiness off and refuses new work, waits (up to the grace period) for every accepted request to be
-answered, and only then asks uvicorn to shut down. Exit code: 0 after a clean drain, 1 if the grace period
-ran out or the model could not be loaded, 2 for bad settings.
+answered, and only then asks uvicorn to shut down. When the grace period runs out first, whatever is still
+unanswered gets 503 + Retry-After and uvicorn only flushes those answers. Exit code: 0 after a clean drain,
+1 if the grace period ran out or the model could not be loaded, 2 for bad settings.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import signal
 import sys
 import threading
@@ -21,7 +23,7 @@ from typing import TypeVar
 import torch
 import uvicorn
 
-from serving import config, logs
+from serving import config, connections, logs
 from serving.app import ServerState, build_app
 from serving.batcher import Batcher, ModelError
 from serving.metrics import Metrics
@@ -29,6 +31,9 @@ from serving.model import DeviceError, LoadError, load, resolve_device
 
 log = logging.getLogger("serving")
 T = TypeVar("T")
+# uvicorn's own graceful shutdown starts after our drain (every request answered, or the grace period over and
+# the rest answered 503): it only has the last responses to write, so it must not add a grace of its own.
+_FLUSH_S = 1.0
 
 
 class _Server(uvicorn.Server):
@@ -107,6 +112,7 @@ async def _drain(state: ServerState, grace: float) -> bool:
         await asyncio.sleep(0.01)
     if state.in_flight:
         log.error("grace period over with requests unanswered", extra={"fields": {"in_flight": state.in_flight}})
+        state.abandon()  # their handlers answer 503 now, while uvicorn still writes responses
         return False
     return True
 
@@ -114,9 +120,10 @@ async def _drain(state: ServerState, grace: float) -> bool:
 async def serve(settings: config.Settings, device: torch.device) -> int:
     state = ServerState(settings, Metrics(settings.model_name))
     server = _Server(uvicorn.Config(
-        build_app(state), host=settings.host, port=settings.port, loop="none", http="httptools",
+        build_app(state), host=settings.host, port=settings.port, loop="none",
+        http=connections.protocol(settings.read_timeout_s),
         lifespan="off", log_config=None, access_log=False, server_header=False,
-        timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_s)),
+        timeout_graceful_shutdown=_FLUSH_S,
     ))
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -145,7 +152,7 @@ async def serve(settings: config.Settings, device: torch.device) -> int:
     server.should_exit = True
     await server_task
     if state.batcher is not None:
-        state.batcher.close(timeout=1.0)
+        state.batcher.close(timeout=1.0 if code == 0 else 0.0)  # when the grace is over, do not wait on torch
     log.info("exit", extra={"fields": {"code": code}})
     return code
 
@@ -160,12 +167,33 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if settings.num_threads:
         torch.set_num_threads(settings.num_threads)
+    return _exit(_run(serve(settings, device)))
+
+
+def _run(main_coroutine) -> int:
     try:
         import uvloop
     except ImportError:  # the image has it; a bare checkout may not
-        return asyncio.run(serve(settings, device))
+        return asyncio.run(main_coroutine)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(serve(settings, device))
+        return runner.run(main_coroutine)
+
+
+def _exit(code: int) -> int:
+    """Exit with `code`, skipping interpreter finalisation while one of our daemon threads is still busy.
+
+    A forward pass (or a model load) still running when the interpreter finalises is stopped by CPython with
+    pthread_exit, whose unwinding through libtorch's noexcept frames aborts the process ("terminate called
+    without an active exception", exit 134). When the grace period ran out that is exactly the case.
+    """
+    busy = [t.name for t in threading.enumerate() if t.daemon and t.name.startswith("serving-") and t.is_alive()]
+    if not busy:
+        return code
+    log.info("leaving busy threads behind", extra={"fields": {"threads": busy}})
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -1,32 +1,41 @@
 """Starlette routes for the Open Inference Protocol (KServe V2) plus /metrics.
 
-Handlers never run torch: the infer handler parses and validates on the event loop, hands the request to
-the batcher and awaits its future, so the loop stays free while forward passes run.
+Handlers never run torch: the infer handler parses and validates the body (on the event loop when it is
+small, on one parser thread when it is large, so probes and signals never wait behind it), hands the request
+to the batcher and awaits its future, so the loop stays free while forward passes run.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving import __version__
-from serving.batcher import Batcher, ModelError, QueueFull
+from serving.batcher import ABANDONED, Batcher, ModelError, QueueFull
 from serving.config import Settings
+from serving.connections import READ_DEADLINE, read_timeout_response
 from serving.metrics import CONTENT_TYPE, Metrics
 from serving.model import LoadedModel
-from serving.protocol import ProtocolError, encode_infer, parse_infer
+from serving.protocol import BINARY_EXTENSION, BINARY_HEADER, ProtocolError, encode_infer, parse_infer
 
 log = logging.getLogger("serving.access")
+T = TypeVar("T")
+_INLINE_BYTES = 256 * 1024  # parsed or encoded on the event loop up to this size (well under a millisecond)
 JSON = "application/json"
+BINARY = "application/octet-stream"  # a JSON header followed by binary tensor data
 RETRY_AFTER = {"Retry-After": "1"}
 
 
@@ -41,6 +50,18 @@ class ServerState:
     ready: bool = False  # loaded and warmed up
     draining: bool = False  # SIGTERM received
     in_flight: int = 0  # infer requests past the readiness check and not yet answered
+    abandoned: bool = False  # the grace period ran out: whatever is still unanswered gets 503
+    arrivals: set[asyncio.Timeout] = dataclasses.field(default_factory=set)  # deadlines of bodies being read
+
+    def abandon(self) -> None:
+        """Answer every request still unanswered with 503: queued or running ones through the batcher, bodies
+        still arriving by expiring their read deadline now."""
+        self.abandoned = True
+        if self.batcher is not None:
+            self.batcher.abandon()
+        now = asyncio.get_running_loop().time()
+        for arrival in self.arrivals:
+            arrival.reschedule(now)
 
     @property
     def serving(self) -> bool:
@@ -59,20 +80,49 @@ def _error(message: str, status: int, headers: dict[str, str] | None = None) -> 
     return _json({"error": message}, status, headers)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _Answered(Exception):
+    """Ends an infer request early: the outcome it counts as and the response (None: nobody to answer)."""
+
+    def __init__(self, outcome: str, response: Response | None):
+        self.outcome, self.response = outcome, response
+
+
+def _header_length(request: Request) -> int | None:
+    """The binary tensor data extension's JSON length, None when the request has no binary data."""
+    value = request.headers.get(BINARY_HEADER)
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise ProtocolError(f"{BINARY_HEADER} must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def _abandoned() -> tuple[str, Response]:
+    message = "the server is shutting down and its grace period ran out before this request was answered; retry"
+    return "abandoned", _error(message, 503, {**RETRY_AFTER, "Connection": "close"})
+
+
+def _too_large(limit: int) -> _Answered:
+    # 400 as the contract says; close the connection rather than read the rest of the body.
+    message = f"request body exceeds {limit} bytes (--max-body-bytes / MAX_BODY_BYTES)"
+    return _Answered("bad_request", _error(message, 400, {"Connection": "close"}))
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit:
-        raise _BodyTooLarge
+        raise _too_large(limit)
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _BodyTooLarge
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # The client's choice, not a server error: no traceback, its own outcome (serving/README.md, Metrics).
+        log.debug("client disconnected while sending the body", extra={"fields": {"received_bytes": size}})
+        raise _Answered("client_disconnected", None) from None
     return b"".join(chunks)
 
 
@@ -99,7 +149,7 @@ def build_app(state: ServerState) -> ASGIApp:
         return _json({"ready": True})
 
     async def server_metadata(request: Request) -> Response:
-        return _json({"name": "lepton-serving", "version": __version__, "extensions": []})
+        return _json({"name": "lepton-serving", "version": __version__, "extensions": [BINARY_EXTENSION]})
 
     async def model_metadata(request: Request) -> Response:
         if (missing := unknown(request)) is not None:
@@ -115,6 +165,32 @@ def build_app(state: ServerState) -> ASGIApp:
             return _error(state.not_serving_reason, 503, RETRY_AFTER)
         return _json({"name": name, "ready": True})
 
+    # One thread: parsing holds the GIL, so more threads would not parse faster, only contend with the loop.
+    parser = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="serving-parse")
+
+    async def off_loop(size: int, fn: Callable[..., T], *args) -> T:
+        """fn(*args), on the parser thread when `size` (bytes in or out) is large: one large body parsed or
+        encoded on the event loop would hold health probes, signals and every other request behind it (up to
+        seconds for tens of MB). Small ones stay inline, where a thread hop would cost more than the work."""
+        if size <= _INLINE_BYTES:
+            return fn(*args)
+        return await asyncio.get_running_loop().run_in_executor(parser, fn, *args)
+
+    async def arrived_body(request: Request) -> bytes:
+        """The body, within the request's read deadline (serving/connections.py) and the grace period."""
+        try:
+            async with asyncio.timeout_at(request.scope.get(READ_DEADLINE)) as arrival:
+                state.arrivals.add(arrival)
+                try:
+                    return await _read_body(request, settings.max_body_bytes)
+                finally:
+                    state.arrivals.discard(arrival)
+        except TimeoutError:
+            if state.abandoned:
+                raise _Answered(*_abandoned()) from None
+            message = read_timeout_response(settings.read_timeout_s)
+            raise _Answered("read_timeout", _error(message, 408, {"Connection": "close"})) from None
+
     async def infer(request: Request) -> Response:
         if (missing := unknown(request)) is not None:
             metrics.count("", "not_found")
@@ -124,36 +200,33 @@ def build_app(state: ServerState) -> ASGIApp:
             return _error(state.not_serving_reason, 503, RETRY_AFTER)
         state.in_flight += 1
         try:
-            try:
-                body = await _read_body(request, settings.max_body_bytes)
-                parsed = parse_infer(body, state.model.inputs)
-            except _BodyTooLarge:
-                metrics.count(name, "bad_request")
-                # 400 as the contract says; close the connection rather than read the rest of the body.
-                return _error(
-                    f"request body exceeds {settings.max_body_bytes} bytes (--max-body-bytes / MAX_BODY_BYTES)",
-                    400, {"Connection": "close"},
-                )
-            except ProtocolError as exc:
-                metrics.count(name, "bad_request")
-                return _error(str(exc), 400)
-            try:
-                result = await state.batcher.submit(parsed)
-            except QueueFull:
-                metrics.count(name, "queue_full")
-                return _error("the request queue is full; retry later", 503, RETRY_AFTER)
-            if isinstance(result, ModelError):
-                metrics.count(name, "bad_request")
-                return _error(result.message, 400)
-            try:
-                payload = encode_infer(name, state.model.version, parsed, result)
-            except ProtocolError as exc:
-                metrics.count(name, "bad_request")
-                return _error(str(exc), 400)
-            metrics.count(name, "ok")
-            return Response(payload, media_type=JSON)
+            outcome, response = await answer(request)
         finally:
             state.in_flight -= 1
+        metrics.count(name, outcome)
+        return Response(status_code=204) if response is None else response
+
+    async def answer(request: Request) -> tuple[str, Response | None]:
+        try:
+            header_length = _header_length(request)
+            body = await arrived_body(request)
+            parsed = await off_loop(len(body), parse_infer, body, state.model.inputs, header_length)
+            result = await state.batcher.submit(parsed)
+            if result is ABANDONED:
+                return _abandoned()
+            if isinstance(result, ModelError):
+                return "bad_request", _error(result.message, 400)
+            size = sum(array.nbytes for _, _, array in result)
+            payload, json_length = await off_loop(size, encode_infer, name, state.model.version, parsed, result)
+            if json_length is None:
+                return "ok", Response(payload, media_type=JSON)
+            return "ok", Response(payload, media_type=BINARY, headers={BINARY_HEADER: str(json_length)})
+        except _Answered as early:
+            return early.outcome, early.response
+        except ProtocolError as exc:
+            return "bad_request", _error(str(exc), 400)
+        except QueueFull:
+            return "queue_full", _error("the request queue is full; retry later", 503, RETRY_AFTER)
 
     async def prometheus(request: Request) -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE)

@@ -48,6 +48,15 @@ class ModelError:
         self.message = f"the model rejected the input: {detail[:500]}"
 
 
+class Abandoned:
+    """The grace period ran out before this request's forward pass finished: answered with 503 and Retry-After."""
+
+    __slots__ = ()
+
+
+ABANDONED = Abandoned()
+
+
 class _Split(Exception):
     """A batched output's dimension 0 does not match the input rows, so it cannot be split."""
 
@@ -83,6 +92,7 @@ class Batcher:
         self._queued_rows = 0
         self._cond = threading.Condition(threading.Lock())
         self._closed = False
+        self._running: list[_Work] = []  # the batch in the worker's forward pass
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread = threading.Thread(target=self._run, name="serving-batcher", daemon=True)
         metrics.queue_depth.set_function(lambda: len(self._queue))
@@ -95,9 +105,12 @@ class Batcher:
         return len(self._queue)
 
     def submit(self, request: InferRequest) -> asyncio.Future:
-        """Queue a request (event loop thread only); the future resolves to Outputs or a ModelError."""
+        """Queue a request (event loop thread only); the future resolves to Outputs, a ModelError or ABANDONED."""
         future = self._loop.create_future()
         with self._cond:
+            if self._closed:  # abandoned: the process is on its way out
+                future.set_result(ABANDONED)
+                return future
             if len(self._queue) >= self._max_depth:
                 raise QueueFull
             was_empty = not self._queue
@@ -107,6 +120,18 @@ class Batcher:
             if was_empty or self._queued_rows >= self._max_rows or self._nobody_else_can_join():
                 self._cond.notify()
         return future
+
+    def abandon(self) -> None:
+        """Resolve every queued and running request with ABANDONED and stop taking batches (event loop thread).
+
+        The forward pass under way is not interrupted (torch cannot be); its results are dropped."""
+        with self._cond:
+            self._closed = True
+            abandoned = [*self._queue, *self._running]
+            self._queue.clear()
+            self._queued_rows = 0
+            self._cond.notify()
+        _deliver(abandoned, [ABANDONED] * len(abandoned))
 
     def close(self, timeout: float) -> None:
         """Finish what is queued, then stop the worker."""
@@ -125,6 +150,8 @@ class Batcher:
                 except Exception as exc:  # never let the worker die: it is the only one
                     log.exception("batch failed")
                     results = [ModelError(exc)] * len(batch)
+                with self._cond:
+                    self._running = []
                 self._loop.call_soon_threadsafe(_deliver, batch, results)
 
     def _next_batch(self) -> list[_Work] | None:
@@ -153,6 +180,7 @@ class Batcher:
                 wait = first.enqueued + self._max_delay - time.monotonic()
                 if full or wait <= 0 or self._closed or self._nobody_else_can_join():
                     self._remove(batch)
+                    self._running = batch
                     return batch
                 self._cond.wait(wait)
 
@@ -212,7 +240,7 @@ class Batcher:
         return results
 
 
-def _deliver(batch: list[_Work], results: list[Outputs | ModelError]) -> None:
+def _deliver(batch: list[_Work], results: Sequence[Outputs | ModelError | Abandoned]) -> None:
     for work, result in zip(batch, results):
         if not work.future.done():
             work.future.set_result(result)

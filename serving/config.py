@@ -29,6 +29,7 @@ class Settings:
     max_queue_depth: int = 1024
     max_body_bytes: int = 64 * 1024 * 1024
     shutdown_grace_s: float = 30.0
+    read_timeout_s: float = 10.0
     device: str = "auto"
     num_threads: int = 0
     log_level: str = "info"
@@ -89,6 +90,8 @@ OPTIONS: tuple[tuple[str, str, str, Callable[[str], Any], str], ...] = (
     ("max_body_bytes", "--max-body-bytes", "MAX_BODY_BYTES", _int(1), "largest request body (default 64 MiB)"),
     ("shutdown_grace_s", "--shutdown-grace-s", "SHUTDOWN_GRACE_S", _float(0.0),
      "drain time after SIGTERM, s (default 30)"),
+    ("read_timeout_s", "--read-timeout-s", "READ_TIMEOUT_S", _float(0.1),
+     "longest a request may take to arrive, headers and body, s (default 10)"),
     ("device", "--device", "DEVICE", _choice(DEVICES), "auto, cpu or cuda (default auto)"),
     ("num_threads", "--num-threads", "NUM_THREADS", _int(0), "torch intra-op threads, 0 = torch default"),
     ("log_level", "--log-level", "LOG_LEVEL", _choice(LOG_LEVELS), "debug, info, warning or error"),

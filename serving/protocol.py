@@ -8,7 +8,9 @@ time a request reaches the batcher it is known to be well-formed and only the mo
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import functools
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,6 +18,10 @@ import orjson
 import torch
 
 DEFAULT_INPUT = "input__0"  # Triton's PyTorch naming convention
+# The binary tensor data extension (KServe/Triton, ../shared/upstream/triton-binary-data-extension): the JSON
+# is the body's first BINARY_HEADER bytes, the tensors' little-endian bytes follow in the JSON's order.
+BINARY_HEADER = "Inference-Header-Content-Length"
+BINARY_EXTENSION = "binary_tensor_data"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,6 +29,14 @@ class Datatype:
     numpy: np.dtype
     torch: torch.dtype
     kinds: str  # numpy kinds accepted from JSON: no silent float->int or number->bool casts
+
+    @functools.cached_property
+    def range(self) -> tuple[float, float] | None:
+        """Smallest and largest value of the datatype (of torch's: BF16 is carried as float32); None for BOOL."""
+        if self.torch is torch.bool:
+            return None
+        info = torch.finfo(self.torch) if self.torch.is_floating_point else torch.iinfo(self.torch)
+        return info.min, info.max
 
 
 _INT_KINDS, _FLOAT_KINDS = "iu", "iuf"
@@ -61,6 +75,32 @@ class InferRequest:
     rows: int
     key: tuple  # requests with equal keys can share a batch (same dtypes and trailing shapes)
     outputs: tuple[str, ...] | None  # requested output names, None for all
+    binary_output: bool = False  # the request's "binary_data_output": outputs as binary data by default
+    binary: Mapping[str, bool] = dataclasses.field(default_factory=dict)  # an output's own "binary_data"
+
+    def wants_binary(self, output: str) -> bool:
+        return self.binary.get(output, self.binary_output)
+
+
+class _BinarySection:
+    """The binary tensor data after the JSON header, handed out to the inputs in the order the JSON lists them."""
+
+    def __init__(self, data: memoryview | None):
+        self.data, self.offset = data, 0
+
+    def take(self, size: int, where: str) -> memoryview:
+        if self.data is None:
+            raise ProtocolError(f"{where}: 'binary_data_size' needs the {BINARY_HEADER} header")
+        end = self.offset + size
+        if end > len(self.data):
+            left = len(self.data) - self.offset
+            raise ProtocolError(f"{where}: 'binary_data_size' is {size} bytes, the body has {left} left")
+        chunk, self.offset = self.data[self.offset:end], end
+        return chunk
+
+    def finish(self) -> None:
+        if self.data is not None and self.offset != len(self.data):
+            raise ProtocolError(f"{len(self.data) - self.offset} bytes of binary data follow the last binary input")
 
 
 def _shape(value: Any, where: str) -> tuple[int, ...]:
@@ -88,17 +128,111 @@ def _array(data: Any, datatype: str, shape: tuple[int, ...], where: str) -> np.n
     if array.size and array.dtype.kind not in dt.kinds:
         kind = {"b": "booleans", "i": "integers", "u": "integers", "f": "numbers"}.get(array.dtype.kind, "non-numbers")
         raise ProtocolError(f"{where}: 'data' holds {kind}, which is not valid for datatype {datatype}")
-    if dt.numpy.kind in "iu" and array.size and array.dtype != dt.numpy:
-        info = np.iinfo(dt.numpy)
-        if array.min() < info.min or array.max() > info.max:
+    # A cast would wrap integers and turn floats into inf (1e300 as FP32): a value the client did not send.
+    if dt.range is not None and array.size and array.dtype != dt.numpy:
+        low, high = dt.range
+        if array.min() < low or array.max() > high:
             raise ProtocolError(f"{where}: 'data' has values outside the range of {datatype}")
     return array.astype(dt.numpy, copy=False).reshape(shape)
 
 
-def parse_infer(body: bytes, inputs: Sequence[TensorSpec]) -> InferRequest:
-    """Parse and validate an inference request body against the model's input specs."""
+# Wire types that differ from the carried numpy type: numpy has no bfloat16, and a BOOL byte is read as a
+# number so that a byte other than 0 or 1 still becomes a proper bool.
+_WIRE = {"BF16": np.dtype("<u2"), "BOOL": np.dtype(np.uint8)}
+
+
+def _binary_array(chunk: memoryview, datatype: str, shape: tuple[int, ...], where: str) -> np.ndarray:
+    """Little-endian, row-major, no padding; BF16 is 2 bytes (numpy has none: widened to float32, exactly)."""
+    dt = DATATYPES[datatype]
+    wire = _WIRE.get(datatype, dt.numpy.newbyteorder("<"))
+    expected = math.prod(shape) * wire.itemsize
+    if len(chunk) != expected:
+        raise ProtocolError(f"{where}: shape {list(shape)} of {datatype} needs {expected} bytes, "
+                            f"'binary_data_size' is {len(chunk)}")
+    array = np.frombuffer(chunk, wire)
+    if datatype == "BF16":  # the upper half of a float32
+        return (array.astype(np.uint32) << 16).view(np.float32).reshape(shape)
+    return array.astype(dt.numpy).reshape(shape)  # a writable copy; BOOL: any non-zero byte is true
+
+
+def _parameters(item: dict, where: str) -> dict:
+    parameters = item.get("parameters", {})
+    if not isinstance(parameters, dict):
+        raise ProtocolError(f"{where}: 'parameters' must be an object")
+    return parameters
+
+
+def _binary_size(item: dict, where: str) -> int | None:
+    size = _parameters(item, where).get("binary_data_size")
+    if size is not None and (type(size) is not int or size < 0):
+        raise ProtocolError(f"{where}: 'binary_data_size' must be a non-negative integer")
+    return size
+
+
+def _input(item: Any, index: int, specs: Mapping[str, TensorSpec], binary: _BinarySection) -> tuple[str, np.ndarray, str]:
+    """One entry of 'inputs', checked against the model's spec: (name, array, datatype)."""
+    if not isinstance(item, dict):
+        raise ProtocolError(f"inputs[{index}] must be an object")
+    name = item.get("name")
+    if not isinstance(name, str):
+        raise ProtocolError(f"inputs[{index}]: 'name' must be a string")
+    spec = specs.get(name)
+    if spec is None:
+        raise ProtocolError(f"unknown input {name!r}; the model takes {sorted(specs)}")
+    where = f"input {name!r}"
+    datatype = item.get("datatype")
+    if not isinstance(datatype, str) or datatype not in DATATYPES:
+        raise ProtocolError(f"{where}: unsupported datatype {datatype!r}; supported: {sorted(DATATYPES)}")
+    if spec.datatype is not None and datatype != spec.datatype:
+        raise ProtocolError(f"{where}: datatype {datatype} given, the model expects {spec.datatype}")
+    shape = _shape(item.get("shape"), where)
+    if spec.shape is not None and (
+        len(shape) != len(spec.shape) or any(want not in (-1, got) for want, got in zip(spec.shape, shape))
+    ):
+        raise ProtocolError(f"{where}: shape {list(shape)} does not match the model's {list(spec.shape)}")
+    size = _binary_size(item, where)
+    if size is None:
+        return name, _array(item.get("data"), datatype, shape, where), datatype
+    if "data" in item:
+        raise ProtocolError(f"{where}: both 'data' and 'binary_data_size' given")
+    return name, _binary_array(binary.take(size, where), datatype, shape, where), datatype
+
+
+def _split(body: bytes, header_length: int | None) -> tuple[bytes, _BinarySection]:
+    if header_length is None:
+        return body, _BinarySection(None)
+    if header_length > len(body):
+        raise ProtocolError(f"{BINARY_HEADER} is {header_length}, the body has {len(body)} bytes")
+    return body[:header_length], _BinarySection(memoryview(body)[header_length:])
+
+
+def _requested_outputs(doc: dict) -> tuple[tuple[str, ...] | None, dict[str, bool]]:
+    """The requested output names (None: all) and the binary_data parameter of those that give one."""
+    outputs = doc.get("outputs")
+    if outputs is None:
+        return None, {}
+    if not isinstance(outputs, list) or not all(isinstance(o, dict) and isinstance(o.get("name"), str) for o in outputs):
+        raise ProtocolError("'outputs' must be a list of objects with a 'name'")
+    binary = {}
+    for output in outputs:
+        flag = _parameters(output, f"output {output['name']!r}").get("binary_data")
+        if flag is not None:
+            binary[output["name"]] = _flag(flag, f"output {output['name']!r}: 'binary_data'")
+    return tuple(o["name"] for o in outputs), binary
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ProtocolError(f"{where} must be true or false")
+    return value
+
+
+def parse_infer(body: bytes, inputs: Sequence[TensorSpec], header_length: int | None = None) -> InferRequest:
+    """Parse and validate an inference request body against the model's input specs. `header_length` is the
+    request's Inference-Header-Content-Length (binary tensor data extension), None without one."""
+    header, binary = _split(body, header_length)
     try:
-        doc = orjson.loads(body)
+        doc = orjson.loads(header)
     except orjson.JSONDecodeError as exc:
         raise ProtocolError(f"malformed JSON: {exc}") from None
     if not isinstance(doc, dict):
@@ -113,27 +247,11 @@ def parse_infer(body: bytes, inputs: Sequence[TensorSpec]) -> InferRequest:
     specs = {spec.name: spec for spec in inputs}
     given: dict[str, tuple[np.ndarray, str]] = {}
     for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise ProtocolError(f"inputs[{index}] must be an object")
-        name = item.get("name")
-        if not isinstance(name, str):
-            raise ProtocolError(f"inputs[{index}]: 'name' must be a string")
-        spec = specs.get(name)
-        if spec is None:
-            raise ProtocolError(f"unknown input {name!r}; the model takes {sorted(specs)}")
+        name, array, datatype = _input(item, index, specs, binary)
         if name in given:
             raise ProtocolError(f"input {name!r} given twice")
-        datatype = item.get("datatype")
-        if not isinstance(datatype, str) or datatype not in DATATYPES:
-            raise ProtocolError(f"input {name!r}: unsupported datatype {datatype!r}; supported: {sorted(DATATYPES)}")
-        if spec.datatype is not None and datatype != spec.datatype:
-            raise ProtocolError(f"input {name!r}: datatype {datatype} given, the model expects {spec.datatype}")
-        shape = _shape(item.get("shape"), f"input {name!r}")
-        if spec.shape is not None and (
-            len(shape) != len(spec.shape) or any(want not in (-1, got) for want, got in zip(spec.shape, shape))
-        ):
-            raise ProtocolError(f"input {name!r}: shape {list(shape)} does not match the model's {list(spec.shape)}")
-        given[name] = (_array(item.get("data"), datatype, shape, f"input {name!r}"), datatype)
+        given[name] = (array, datatype)
+    binary.finish()
 
     missing = [name for name in specs if name not in given]
     if missing:
@@ -142,12 +260,8 @@ def parse_infer(body: bytes, inputs: Sequence[TensorSpec]) -> InferRequest:
     rows = ordered[0][0].shape[0]
     if any(array.shape[0] != rows for array, _ in ordered):
         raise ProtocolError("all inputs must have the same size in dimension 0 (the batch dimension)")
-
-    outputs = doc.get("outputs")
-    if outputs is not None:
-        if not isinstance(outputs, list) or not all(isinstance(o, dict) and isinstance(o.get("name"), str) for o in outputs):
-            raise ProtocolError("'outputs' must be a list of objects with a 'name'")
-        outputs = tuple(o["name"] for o in outputs)
+    outputs, binary_outputs = _requested_outputs(doc)
+    binary_default = _parameters(doc, "the request").get("binary_data_output", False)
     return InferRequest(
         id=request_id,
         arrays=tuple(array for array, _ in ordered),
@@ -155,7 +269,22 @@ def parse_infer(body: bytes, inputs: Sequence[TensorSpec]) -> InferRequest:
         rows=rows,
         key=tuple((datatype, array.shape[1:]) for array, datatype in ordered),
         outputs=outputs,
+        binary_output=_flag(binary_default, "'binary_data_output'"),
+        binary=binary_outputs,
     )
+
+
+def _binary_bytes(array: np.ndarray, datatype: str) -> bytes:
+    if datatype == "BF16":  # carried as float32 holding bfloat16 values: the upper half is exact
+        return (np.ascontiguousarray(array, np.float32).view(np.uint32) >> 16).astype("<u2").tobytes()
+    return np.ascontiguousarray(array, DATATYPES[datatype].numpy.newbyteorder("<")).tobytes()
+
+
+def _json_data(array: np.ndarray) -> np.ndarray:
+    flat = np.ascontiguousarray(array).reshape(-1)
+    if flat.dtype == np.float16:  # orjson serialises float16 only via float32 (exact)
+        flat = flat.astype(np.float32)
+    return flat
 
 
 def encode_infer(
@@ -163,8 +292,9 @@ def encode_infer(
     model_version: str | None,
     request: InferRequest,
     outputs: Sequence[tuple[str, str, np.ndarray]],
-) -> bytes:
-    """Encode the response; numpy arrays go straight to orjson (no Python lists)."""
+) -> tuple[bytes, int | None]:
+    """Encode the response: (body, length of its JSON header when binary tensor data follows it, else None).
+    numpy arrays go straight to orjson (no Python lists)."""
     if request.outputs is not None:
         available = {name for name, _, _ in outputs}
         unknown = [name for name in request.outputs if name not in available]
@@ -176,11 +306,17 @@ def encode_infer(
         doc["model_version"] = model_version
     if request.id is not None:
         doc["id"] = request.id
-    encoded = []
+    encoded, blobs = [], []
     for name, datatype, array in outputs:
-        flat = np.ascontiguousarray(array).reshape(-1)
-        if flat.dtype == np.float16:  # orjson serialises float16 only via float32 (exact)
-            flat = flat.astype(np.float32)
-        encoded.append({"name": name, "datatype": datatype, "shape": list(array.shape), "data": flat})
+        entry: dict[str, Any] = {"name": name, "datatype": datatype, "shape": list(array.shape)}
+        if request.wants_binary(name):
+            blobs.append(_binary_bytes(array, datatype))
+            entry["parameters"] = {"binary_data_size": len(blobs[-1])}
+        else:
+            entry["data"] = _json_data(array)
+        encoded.append(entry)
     doc["outputs"] = encoded
-    return orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY)
+    header = orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY)
+    if not blobs:
+        return header, None
+    return b"".join([header, *blobs]), len(header)

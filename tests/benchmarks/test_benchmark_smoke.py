@@ -49,3 +49,11 @@ def test_quick_run_against_our_server_reports_a_row(tmp_path):
     assert len(served) == 1 and served[0]["concurrency"] == 4 and served[0]["errors"] == 0
     assert served[0]["throughput"] > 0 and math.isfinite(served[0]["p99_ms"])
     assert [r["server"] for r in rows] == ["a", "d"]
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_probe_benchmark_runs_and_every_body_is_answered(binary):
+    command = [sys.executable, "-m", "benchmarks.serving.probes", "--bodies", "2", "--mb", "0.5"]
+    done = subprocess.run(command + (["--binary"] if binary else []), cwd=ROOT, check=True, timeout=120,
+                          capture_output=True, text=True)
+    assert "2 answered 200" in done.stdout and ("binary" if binary else "JSON") in done.stdout, done.stdout

@@ -122,7 +122,7 @@ def test_the_yaml_file_passes_the_kubernetes_validate_command_strictly(printed, 
         done = subprocess.run([str(command), "--strict", "--quiet", "-k", KUBERNETES_VERSION, str(tmp_path / f"{stack}.yaml")],
                               capture_output=True, text=True)
         assert done.returncode == 0, done.stdout + done.stderr
-    assert "stringData:\n  admin_access_key_id: '[secret]'" in printed["local", "yaml"]
+    assert "stringData:\n  seaweedfs_s3_config: '[secret]'" in printed["local", "yaml"]  # the lake's identities file
 
 
 def test_the_yaml_lists_helm_releases_with_chart_version_and_values_as_comments(printed):

@@ -44,3 +44,14 @@ def affine_server(tmp_path_factory, affine_path):
         yield server.wait_ready()
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def square_server(tmp_path_factory):
+    """Square without a metadata file: every datatype, default input and output names."""
+    tmp = tmp_path_factory.mktemp("square")
+    server = launch(tmp, str(models.save_script(models.Square(), tmp / "square.pt")))
+    try:
+        yield server.wait_ready()
+    finally:
+        server.stop()

@@ -12,17 +12,7 @@ import pytest
 import torch
 
 import tiny_models as models
-from server_support import free_port, launch
-
-
-@pytest.fixture(scope="module")
-def square_server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("square")
-    server = launch(tmp, str(models.save_script(models.Square(), tmp / "square.pt")))
-    try:
-        yield server.wait_ready()
-    finally:
-        server.stop()
+from server_support import free_port
 
 
 @pytest.mark.parametrize(

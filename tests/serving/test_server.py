@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import tiny_models as models
+from serving.protocol import ProtocolError, TensorSpec, parse_infer
 from server_support import metric
 
 INFER = "/v2/models/m/infer"
@@ -179,6 +180,10 @@ def test_request_the_model_rejects_does_not_spoil_its_batch(affine_server):
         (b'{"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 4], "data": ["a", "b", "c", "d"]}]}',
          "not valid for datatype FP32"),
         (b'{"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 4], "data": 3}]}', "JSON array"),
+        (b'{"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3, 1e300]}]}',
+         "input 'features': 'data' has values outside the range of FP32"),
+        (b'{"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 4], "data": [-1e39, 2, 3, 4]}]}',
+         "input 'features': 'data' has values outside the range of FP32"),
         (b'{"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3, -4]}]}',
          "negative inputs"),
     ],
@@ -206,3 +211,14 @@ def test_unknown_model_and_version_are_404(affine_server):
     assert httpx.get(affine_server.url + "/v2/models/other").status_code == 404
     assert httpx.get(affine_server.url + "/v2/models/other/ready").status_code == 404
     assert httpx.get(affine_server.url + "/nowhere").json() == {"error": "Not Found"}
+
+
+@pytest.mark.parametrize(("datatype", "value"), [("FP16", 70000.0), ("BF16", 3.4e38), ("FP32", -1e300), ("FP64", 1e300)])
+def test_float_values_are_checked_against_the_datatype_range(datatype, value):
+    spec = [TensorSpec("x", None, None)]
+    body = json.dumps({"inputs": [{"name": "x", "datatype": datatype, "shape": [2], "data": [1.0, value]}]})
+    if datatype == "FP64":  # a JSON number is a float64: always in range
+        assert parse_infer(body.encode(), spec).arrays[0][1] == value
+        return
+    with pytest.raises(ProtocolError, match=f"input 'x': 'data' has values outside the range of {datatype}"):
+        parse_infer(body.encode(), spec)
