@@ -1,8 +1,8 @@
 """One model served from the serving image: Deployments per version, Service, autoscaling, Istio routing and access.
 
 Autoscaling is KEDA's (a ScaledObject, keda.sh/v1alpha1) on serving's own queue depth read from the cell's
-Prometheus, which scrapes the pods' /metrics through the model's PodMonitor (monitoring.coreos.com/v1): a GPU model's
-CPU idles while its GPU saturates, so CPU is not the signal.
+Prometheus, which scrapes the pods' /metrics (merged by their Istio sidecar, SCRAPE_ANNOTATIONS) through the model's
+PodMonitor (monitoring.coreos.com/v1): a GPU model's CPU idles while its GPU saturates, so CPU is not the signal.
 
 The pod follows the hybrid contract (selects ``lepton.ai/accelerator``, tolerates the GPU taint, requests
 ``nvidia.com/gpu``) and the ``restricted`` Pod Security Standard (non-root, no privilege escalation, all
@@ -46,6 +46,26 @@ ROLLOUT_TIMEOUT = "30m"
 # serving/metrics.py: the Gauge of requests waiting for a batch in one server process.
 QUEUE_METRIC = "serving_queue_depth"
 METRICS_PATH = "/metrics"
+# Istio's metrics merging (istio.io/latest/docs/ops/integrations/prometheus, "Option 1: Metrics merging"): the sidecar
+# injector reads these annotations (the app's port and path), points them at the agent's :15020/stats/prometheus,
+# and the agent serves the app's /metrics merged with Envoy's there, in plaintext, outside the inbound listener. So
+# Prometheus (outside the mesh) reads the server's metrics though the serving port admits only mTLS callers from the
+# namespaces the AuthorizationPolicy names.
+SCRAPE_ANNOTATIONS = {"prometheus.io/scrape": "true", "prometheus.io/port": str(PORT), "prometheus.io/path": METRICS_PATH}
+MERGED_METRICS_PATH = "/stats/prometheus"
+# Istio's PodMonitor for merged metrics (samples/addons/extras/prometheus-operator.yaml, "envoy-stats-monitor"): keep
+# the sidecar's target, and scrape the port the (rewritten) prometheus.io/port annotation names.
+MERGED_METRICS_RELABELINGS = [
+    {"action": "keep", "sourceLabels": ["__meta_kubernetes_pod_container_name"], "regex": "istio-proxy"},
+    {"action": "keep", "sourceLabels": ["__meta_kubernetes_pod_annotationpresent_prometheus_io_scrape"]},
+    {
+        "action": "replace",
+        "sourceLabels": ["__address__", "__meta_kubernetes_pod_annotation_prometheus_io_port"],
+        "regex": r"([^:]+)(?::\d+)?;(\d+)",
+        "replacement": "$1:$2",
+        "targetLabel": "__address__",
+    },
+]
 
 
 def _text_or_output(value: Any) -> Any:
@@ -326,7 +346,7 @@ class ModelDeployment(pulumi.ComponentResource):
                         "selector": {"match_labels": labels},
                         "strategy": {"type": "RollingUpdate", "rolling_update": {"max_surge": 1, "max_unavailable": 0}},
                         "template": {
-                            "metadata": {"labels": {**args.pod_labels, **labels}},
+                            "metadata": {"labels": {**args.pod_labels, **labels}, "annotations": dict(SCRAPE_ANNOTATIONS)},
                             "spec": _pod_spec(args, service_account.metadata.name, artifact, labels, secret_name),
                         },
                     },
@@ -363,7 +383,8 @@ class ModelDeployment(pulumi.ComponentResource):
             opts=child,
         )
 
-        # The cell's Prometheus scrapes every pod of the model (all versions) on the serving port's /metrics.
+        # The cell's Prometheus scrapes every pod of the model (all versions): the server's /metrics on the serving port,
+        # through the sidecar's merged endpoint (SCRAPE_ANNOTATIONS).
         CustomResource(
             child_name(self, "metrics"),
             api_version="monitoring.coreos.com/v1",
@@ -371,7 +392,7 @@ class ModelDeployment(pulumi.ComponentResource):
             metadata={**meta(model.name), "labels": {"app": model.name, **POD_MONITOR_LABELS}},
             spec={
                 "selector": {"matchLabels": {"app": model.name}},
-                "podMetricsEndpoints": [{"port": "http", "path": METRICS_PATH}],
+                "podMetricsEndpoints": [{"path": MERGED_METRICS_PATH, "relabelings": MERGED_METRICS_RELABELINGS}],
                 "podTargetLabels": ["app", "version"],
             },
             opts=child,

@@ -1,6 +1,7 @@
 """Every stack, offline: each cell installs kube-prometheus-stack and KEDA; each model scales with a KEDA
 ScaledObject on serving's queue depth from its cell's Prometheus (no CPU HPA) and is scraped through a PodMonitor
-that the chart's Prometheus selects; every one of them passes its vendored CRD, and a wrong field fails."""
+that the chart's Prometheus selects (the server's /metrics through Istio's metrics merging, since the serving port
+admits only mTLS callers); every one of them passes its vendored CRD, and a wrong field fails."""
 
 import copy
 
@@ -128,11 +129,18 @@ def test_each_models_pod_monitor_selects_its_pods_serving_port_and_the_cells_pro
         assert monitor.inputs["metadata"]["namespace"] == deployment.inputs["metadata"]["namespace"]
         pod_labels = deployment.inputs["spec"]["template"]["metadata"]["labels"]
         assert spec["selector"]["matchLabels"].items() <= pod_labels.items()
+        # The sidecar serves the server's /metrics, on the port the pod's annotations name, merged at :15020.
+        annotations = deployment.inputs["spec"]["template"]["metadata"]["annotations"]
         (container,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
-        (endpoint,) = spec["podMetricsEndpoints"]
-        assert endpoint["port"] in {p["name"] for p in container["ports"]}
-        assert endpoint["path"] == "/metrics"
+        (http,) = [p for p in container["ports"] if p["name"] == "http"]
+        assert annotations == {"prometheus.io/scrape": "true", "prometheus.io/port": str(int(http["containerPort"])), "prometheus.io/path": "/metrics"}
         assert set(spec["podTargetLabels"]) <= set(pod_labels)
+    (endpoint,) = spec["podMetricsEndpoints"]
+    assert endpoint["path"] == "/stats/prometheus"
+    keep = [r for r in endpoint["relabelings"] if r["action"] == "keep"]
+    assert {"action": "keep", "sourceLabels": ["__meta_kubernetes_pod_container_name"], "regex": "istio-proxy"} in keep
+    (address,) = [r for r in endpoint["relabelings"] if r.get("targetLabel") == "__address__"]
+    assert address["sourceLabels"][1] == "__meta_kubernetes_pod_annotation_prometheus_io_port"
     # Other models' pods are not selected.
     others = [d for d in plan.of_type(DEPLOYMENT) if d.inputs["spec"]["template"]["metadata"]["labels"].get("app") != model.name]
     assert not any(spec["selector"]["matchLabels"].items() <= d.inputs["spec"]["template"]["metadata"]["labels"].items() for d in others)
@@ -159,9 +167,10 @@ def test_every_scaled_object_and_pod_monitor_passes_its_vendored_crd_strictly(st
         (SCALED_OBJECT, ("spec", "triggers", 0, "metadata", "threshold"), 4, "spec.triggers[0].metadata.threshold: 4 is not of type 'string'"),
         (SCALED_OBJECT, ("spec", "scaleTargetRef", "nmae"), "x", "spec.scaleTargetRef.nmae: unknown field"),
         (POD_MONITOR, ("spec", "podMetricsEndpoints", 0, "prot"), "http", "spec.podMetricsEndpoints[0].prot: unknown field"),
+        (POD_MONITOR, ("spec", "podMetricsEndpoints", 0, "relabelings", 0, "source_labels"), [], "spec.podMetricsEndpoints[0].relabelings[0].source_labels: unknown field"),
         (POD_MONITOR, ("spec", "selector", "matchLabel"), {}, "spec.selector.matchLabel: unknown field"),
     ],
-    ids=["scaledobject-hpa-key", "scaledobject-max-zero", "scaledobject-threshold-type", "scaledobject-target", "podmonitor-port", "podmonitor-selector"],
+    ids=["scaledobject-hpa-key", "scaledobject-max-zero", "scaledobject-threshold-type", "scaledobject-target", "podmonitor-port", "podmonitor-relabeling", "podmonitor-selector"],
 )
 def test_a_wrong_field_in_a_scaled_object_or_pod_monitor_is_refused_naming_it(type_, path, value, expected, stack_plan):
     obj = manifest(stack_plan("prod").of_type(type_)[0])
