@@ -464,8 +464,9 @@ class ModelSpec(Strict):
     )
     scale_to_zero: bool = Field(
         False,
-        description="Let KEDA scale the model to 0 replicas when no request waits (the first request then waits for a "
-        "pod, and a GPU node). Refused in protected environments.",
+        description="Let KEDA scale the model to 0 replicas when no request waits. Refused in protected environments. "
+        "Not yet woken by traffic: the queue depth comes from the model's own pods, so at 0 there is no signal (scale up "
+        "by hand until a caller-side trigger exists, docs/design.md, \"Observability\").",
     )
     canary: CanarySpec | None = None
     callers: list[DnsLabel] = Field(
