@@ -1,5 +1,9 @@
 """One model served from the serving image: Deployments per version, Service, autoscaling, Istio routing and access.
 
+Autoscaling is KEDA's (a ScaledObject, keda.sh/v1alpha1) on serving's own queue depth read from the cell's
+Prometheus, which scrapes the pods' /metrics (merged by their Istio sidecar, SCRAPE_ANNOTATIONS) through the model's
+PodMonitor (monitoring.coreos.com/v1): a GPU model's CPU idles while its GPU saturates, so CPU is not the signal.
+
 The pod follows the hybrid contract (selects ``lepton.ai/accelerator``, tolerates the GPU taint, requests
 ``nvidia.com/gpu``) and the ``restricted`` Pod Security Standard (non-root, no privilege escalation, all
 capabilities dropped, RuntimeDefault seccomp, read-only root filesystem). In a sidecar-injected namespace that needs
@@ -16,16 +20,16 @@ from typing import Annotated, Any, Mapping
 
 import pulumi
 import pulumi_kubernetes.apps.v1 as apps
-import pulumi_kubernetes.autoscaling.v2 as autoscaling
 import pulumi_kubernetes.core.v1 as core
 import pulumi_kubernetes.policy.v1 as policy
 from pulumi_kubernetes.apiextensions import CustomResource
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from lepton_infra import conventions
-from lepton_infra.spec import ComponentArgs, DnsLabel, ModelSpec, PulumiInput, parse_model
+from lepton_infra.spec import ComponentArgs, DnsLabel, ModelSpec, PulumiInput, SpecIssues, parse_model, scale_to_zero_issue
 
 from ._helm import child_name
+from .monitoring import POD_MONITOR_LABELS, PROMETHEUS_ADDRESS
 
 TOKEN = "lepton:kubernetes:ModelDeployment"
 PORT = 8080
@@ -39,6 +43,29 @@ STARTUP_FAILURE_THRESHOLD = 90
 # from zero (~5 min), the CUDA image pulled (~5 min) and the startup probe's 15 min must fit, or the update fails
 # while the rollout is still healthy.
 ROLLOUT_TIMEOUT = "30m"
+# serving/metrics.py: the Gauge of requests waiting for a batch in one server process.
+QUEUE_METRIC = "serving_queue_depth"
+METRICS_PATH = "/metrics"
+# Istio's metrics merging (istio.io/latest/docs/ops/integrations/prometheus, "Option 1: Metrics merging"): the sidecar
+# injector reads these annotations (the app's port and path), points them at the agent's :15020/stats/prometheus,
+# and the agent serves the app's /metrics merged with Envoy's there, in plaintext, outside the inbound listener. So
+# Prometheus (outside the mesh) reads the server's metrics though the serving port admits only mTLS callers from the
+# namespaces the AuthorizationPolicy names.
+SCRAPE_ANNOTATIONS = {"prometheus.io/scrape": "true", "prometheus.io/port": str(PORT), "prometheus.io/path": METRICS_PATH}
+MERGED_METRICS_PATH = "/stats/prometheus"
+# Istio's PodMonitor for merged metrics (samples/addons/extras/prometheus-operator.yaml, "envoy-stats-monitor"): keep
+# the sidecar's target, and scrape the port the (rewritten) prometheus.io/port annotation names.
+MERGED_METRICS_RELABELINGS = [
+    {"action": "keep", "sourceLabels": ["__meta_kubernetes_pod_container_name"], "regex": "istio-proxy"},
+    {"action": "keep", "sourceLabels": ["__meta_kubernetes_pod_annotationpresent_prometheus_io_scrape"]},
+    {
+        "action": "replace",
+        "sourceLabels": ["__address__", "__meta_kubernetes_pod_annotation_prometheus_io_port"],
+        "regex": r"([^:]+)(?::\d+)?;(\d+)",
+        "replacement": "$1:$2",
+        "targetLabel": "__address__",
+    },
+]
 
 
 def _text_or_output(value: Any) -> Any:
@@ -78,6 +105,50 @@ class ModelDeploymentArgs(ComponentArgs):
         description="The model is served in several cells of one mesh: prefer the caller's locality and fail over to "
         "the other cells' endpoints when the local ones fail (outlier detection ejects them).",
     )
+    prometheus_address: PulumiInput = Field(
+        PROMETHEUS_ADDRESS, description="The Prometheus KEDA queries for the model's queue depth (the cell's own)."
+    )
+    protected: bool = Field(False, description="Protected environment: the model may not scale to zero.")
+
+    @model_validator(mode="after")
+    def _no_scale_to_zero_when_protected(self) -> "ModelDeploymentArgs":
+        if problem := scale_to_zero_issue(self.protected, self.model.scale_to_zero):
+            raise SpecIssues([(("model", "scale_to_zero"), problem)])
+        return self
+
+
+def queue_depth_query(model: str, namespace: str) -> str:
+    """PromQL: the requests waiting for a batch, summed over the model's pods (every version: they share its traffic).
+
+    ``app`` is a pod label the PodMonitor copies onto its series (podTargetLabels); ``namespace`` the operator adds."""
+    return f'sum({QUEUE_METRIC}{{namespace="{namespace}",app="{model}"}})'
+
+
+def scaled_object_spec(model: ModelSpec, namespace: str, deployment: pulumi.Input[str], prometheus: pulumi.Input[str]) -> dict:
+    """The ScaledObject's spec (keda.sh/v1alpha1, keys from the vendored CRD): the stable Deployment between the
+    model's bounds, 0 at the bottom when the spec asks for scale to zero, on the ``prometheus`` scaler's query
+    (keda.sh/docs/2.20/scalers/prometheus: serverAddress, query, threshold, the per-replica target)."""
+    return {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment},
+        "minReplicaCount": 0 if model.scale_to_zero else model.replicas.min_size,
+        "maxReplicaCount": model.replicas.max_size,
+        "advanced": {
+            # Named as the CPU HorizontalPodAutoscaler this replaces: KEDA adopts it in place (the annotation below)
+            # instead of its admission webhook refusing a second autoscaler on the same Deployment.
+            "horizontalPodAutoscalerConfig": {"name": f"{model.name}-{model.version}"},
+        },
+        "triggers": [
+            {
+                "type": "prometheus",
+                "metricType": "AverageValue",
+                "metadata": {
+                    "serverAddress": prometheus,
+                    "query": queue_depth_query(model.name, namespace),
+                    "threshold": str(model.queue_depth_target),
+                },
+            }
+        ],
+    }
 
 
 # Istio's "Locality failover" task (istio.io/latest/docs/tasks/traffic-management/locality-load-balancing/failover/):
@@ -223,7 +294,8 @@ def registry_pull_secret(
 
 
 class ModelDeployment(pulumi.ComponentResource):
-    """A model's serving workload: per-version Deployments, Service, HPA, PDB, DestinationRule and VirtualService."""
+    """A model's serving workload: per-version Deployments, Service, ScaledObject, PodMonitor, PDB, DestinationRule,
+    VirtualService and AuthorizationPolicy."""
 
     namespace: pulumi.Output[str]
     service_name: pulumi.Output[str]
@@ -274,11 +346,11 @@ class ModelDeployment(pulumi.ComponentResource):
                         "selector": {"match_labels": labels},
                         "strategy": {"type": "RollingUpdate", "rolling_update": {"max_surge": 1, "max_unavailable": 0}},
                         "template": {
-                            "metadata": {"labels": {**args.pod_labels, **labels}},
+                            "metadata": {"labels": {**args.pod_labels, **labels}, "annotations": dict(SCRAPE_ANNOTATIONS)},
                             "spec": _pod_spec(args, service_account.metadata.name, artifact, labels, secret_name),
                         },
                     },
-                    # The HPA owns the replica count after creation; Pulumi must not reset it on every update.
+                    # KEDA's HPA owns the replica count after creation; Pulumi must not reset it on every update.
                     opts=pulumi.ResourceOptions(
                         parent=self,
                         ignore_changes=["spec.replicas"] if version == model.version else None,
@@ -299,22 +371,29 @@ class ModelDeployment(pulumi.ComponentResource):
             opts=child,
         )
 
-        autoscaling.HorizontalPodAutoscaler(
-            child_name(self, "hpa"),
-            metadata=meta(f"{model.name}-{model.version}"),
+        # KEDA makes and drives the HorizontalPodAutoscaler from this; its admission webhook refuses a ScaledObject on a
+        # Deployment another HPA scales, unless told to adopt that HPA (KEDA docs, "Scaling Deployments...":
+        # scaledobject.keda.sh/transfer-hpa-ownership with advanced.horizontalPodAutoscalerConfig.name).
+        CustomResource(
+            child_name(self, "scaler"),
+            api_version="keda.sh/v1alpha1",
+            kind="ScaledObject",
+            metadata=meta(f"{model.name}-{model.version}", annotations={"scaledobject.keda.sh/transfer-hpa-ownership": "true"}),
+            spec=scaled_object_spec(model, ns, stable.metadata.name, args.prometheus_address),
+            opts=child,
+        )
+
+        # The cell's Prometheus scrapes every pod of the model (all versions): the server's /metrics on the serving port,
+        # through the sidecar's merged endpoint (SCRAPE_ANNOTATIONS).
+        CustomResource(
+            child_name(self, "metrics"),
+            api_version="monitoring.coreos.com/v1",
+            kind="PodMonitor",
+            metadata={**meta(model.name), "labels": {"app": model.name, **POD_MONITOR_LABELS}},
             spec={
-                "scale_target_ref": {"api_version": "apps/v1", "kind": "Deployment", "name": stable.metadata.name},
-                "min_replicas": model.replicas.min_size,
-                "max_replicas": model.replicas.max_size,
-                "metrics": [
-                    {
-                        "type": "Resource",
-                        "resource": {
-                            "name": "cpu",
-                            "target": {"type": "Utilization", "average_utilization": model.target_cpu_utilization},
-                        },
-                    }
-                ],
+                "selector": {"matchLabels": {"app": model.name}},
+                "podMetricsEndpoints": [{"path": MERGED_METRICS_PATH, "relabelings": MERGED_METRICS_RELABELINGS}],
+                "podTargetLabels": ["app", "version"],
             },
             opts=child,
         )

@@ -15,6 +15,7 @@ import pulumi
 
 from ..cell_contract import CellFoundation
 from ..components.kubernetes.gpu_runtime import NvidiaGpuRuntime
+from ..components.kubernetes.keda import Keda
 from ..components.kubernetes.mesh import IstioMesh, MeshMember
 from ..components.kubernetes.mesh_ca import PluggedCa
 from ..components.kubernetes.model_deployment import (
@@ -23,6 +24,7 @@ from ..components.kubernetes.model_deployment import (
     models_namespace,
     registry_pull_secret,
 )
+from ..components.kubernetes.monitoring import Monitoring
 from ..components.kubernetes.serving_image import ServingImage, packaged_context
 from ..spec import CellSpec, ModelSpec, PlatformSpec, SpecError, parse_model
 from .foundations import foundation_builder
@@ -44,6 +46,8 @@ class Cell(pulumi.ComponentResource):
     image_ref: pulumi.Output[str]
     models_uri: pulumi.Output[str]
     mesh_member: MeshMember | None  # in a mesh across cells: what the other cells' istiods need to watch this cluster
+    monitoring: Monitoring | None  # kube-prometheus-stack, unless the spec turns monitoring off
+    keda: Keda | None  # scales the models on serving metrics from that Prometheus
 
     def __init__(
         self,
@@ -58,6 +62,7 @@ class Cell(pulumi.ComponentResource):
         spec = parse_model(PlatformSpec, spec)
         cell_spec = pick_cell(spec, cell)
         context = build_context_of(build_context)
+        self._protected = spec.protected
         build_foundation = foundation_builder(cell_spec.cloud)
         super().__init__(TOKEN, name, None, opts)
 
@@ -113,9 +118,22 @@ class Cell(pulumi.ComponentResource):
                 provider=f.kubernetes_provider,
                 ready=self.mesh.member_ready,
             )
+        # Metrics and the autoscaler that reads them (docs/design.md, "Observability"); the models' PodMonitor and
+        # ScaledObject need both charts' CRDs, so the models wait for them.
+        self.monitoring = self.keda = None
+        if cell_spec.monitoring.enabled:
+            self.monitoring = Monitoring(
+                f"{name}-monitoring",
+                {"spec": cell_spec.monitoring, "cell": cell_spec.name, "cloud": cell_spec.cloud},
+                opts=in_cluster,
+            )
+            self.keda = Keda(f"{name}-keda", {"spec": cell_spec.monitoring, "cell": cell_spec.name}, opts=in_cluster)
         models = spec.models_for(cell_spec)
         runtime = [self.gpu_runtime] if self.gpu_runtime else []
-        serving_opts = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[self.mesh, *runtime]))
+        metrics = [self.monitoring, self.keda] if self.monitoring and self.keda else []
+        serving_opts = pulumi.ResourceOptions.merge(
+            in_cluster, pulumi.ResourceOptions(depends_on=[self.mesh, *runtime, *metrics])
+        )
         if models:
             # The cell owns the models' namespace: removing any model must never move (and so delete) it.
             namespace = self._models_namespace(name, models, in_cluster)
@@ -167,6 +185,8 @@ class Cell(pulumi.ComponentResource):
                 "failover": failover,
                 "image_pull_secrets": [REGISTRY_PULL_SECRET] if f.registry.pull_credentials is not None else [],
                 "secret_env": dict(identity.secret_env),
+                **({"prometheus_address": self.monitoring.prometheus_address} if self.monitoring else {}),
+                "protected": self._protected,
             },
             opts=opts,
         )

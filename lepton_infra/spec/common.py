@@ -358,6 +358,28 @@ class MeshSpec(Strict):
     )
 
 
+# Prometheus's duration syntax for --storage.tsdb.retention.time (prometheus.io/docs/prometheus/latest/configuration/
+# configuration/#duration): one or more <number><unit>, units y, w, d, h, m, s, ms.
+PROMETHEUS_DURATION = r"^([0-9]+(y|w|d|h|m|s|ms))+$"
+
+
+class MonitoringSpec(Strict):
+    """The cell's metrics: kube-prometheus-stack (Prometheus, Alertmanager, Grafana) and KEDA, which scales the
+    models on serving's own metrics from that Prometheus (docs/design.md, "Observability")."""
+
+    enabled: bool = Field(
+        True, description="Install the monitoring stack and KEDA; a cell that serves models needs them (they scale on it)."
+    )
+    chart_version: str = Field("88.5.3", description="kube-prometheus-stack chart (prometheus-community).")
+    keda_version: str = Field("2.20.2", description="KEDA chart (kedacore), which scales models on serving metrics.")
+    retention: str = Field(
+        "15d", pattern=PROMETHEUS_DURATION, description="How long Prometheus keeps samples (a Prometheus duration, e.g. 15d)."
+    )
+    storage_size: str = Field(
+        "50Gi", pattern=r"^\d+(Mi|Gi|Ti)$", description="Prometheus's persistent volume (the cluster's default StorageClass)."
+    )
+
+
 class CellBase(Strict):
     """One cloud region's share of the platform; each cloud's cell (spec/<cloud>.py) adds its network, cluster and lake.
 
@@ -371,6 +393,7 @@ class CellBase(Strict):
     registry: RegistrySpec = Field(default_factory=RegistrySpec)
     gpu_runtime: GpuRuntimeSpec = Field(default_factory=GpuRuntimeSpec)
     mesh: MeshSpec = Field(default_factory=MeshSpec)
+    monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
 
     @model_validator(mode="after")
     def _pools_fit_cloud(self) -> "CellBase":
@@ -398,6 +421,9 @@ class CellBase(Strict):
         zones = self.data_lake.zones  # type: ignore[attr-defined]  (every cloud's cell has a data_lake)
         if serves_models and MODELS_ZONE not in zones:
             issues.append((("data_lake", "zones"), f"models are served from the {MODELS_ZONE!r} zone; add it"))
+        if serves_models and not self.monitoring.enabled:
+            issues.append((("monitoring", "enabled"), "models scale on serving metrics from the cell's Prometheus (KEDA); "
+                                                      "a cell that serves models needs monitoring enabled"))
         cluster = self.cluster  # type: ignore[attr-defined]  (and a cluster)
         # A cluster the platform creates has an API endpoint to scope; an existing cluster's is the customer's own.
         if isinstance(cluster, ClusterEndpointSpec):
@@ -429,7 +455,19 @@ class ModelSpec(Strict):
     shm_size: str = Field("1Gi", pattern=r"^\d+(Ki|Mi|Gi|Ti)$")
     max_batch_size: int = Field(32, ge=1, le=4096)
     max_queue_delay_ms: float = Field(5, ge=0, le=10_000)
-    target_cpu_utilization: int = Field(70, ge=10, le=100)
+    target_queue_depth: int | None = Field(
+        None,
+        ge=1,
+        le=100_000,
+        description="Autoscaling target: requests waiting for a batch per replica (serving_queue_depth summed over the "
+        "model's pods, divided by this, is the replica count KEDA aims at). Defaults to max_batch_size.",
+    )
+    scale_to_zero: bool = Field(
+        False,
+        description="Let KEDA scale the model to 0 replicas when no request waits. Refused in protected environments. "
+        "Not yet woken by traffic: the queue depth comes from the model's own pods, so at 0 there is no signal (scale up "
+        "by hand until a caller-side trigger exists, docs/design.md, \"Observability\").",
+    )
     canary: CanarySpec | None = None
     callers: list[DnsLabel] = Field(
         default_factory=list,
@@ -454,6 +492,10 @@ class ModelSpec(Strict):
     def on_cpu(self) -> bool:
         return self.accelerator == CPU
 
+    @property
+    def queue_depth_target(self) -> int:
+        return self.max_batch_size if self.target_queue_depth is None else self.target_queue_depth
+
     @model_validator(mode="after")
     def _canary_differs(self) -> "ModelSpec":
         if self.on_cpu != (self.gpus == 0):
@@ -463,6 +505,13 @@ class ModelSpec(Strict):
         if self.replicas.min_size < 1:
             raise SpecIssues([(("replicas", "min_size"), "a served model needs at least 1 replica")])
         return self
+
+
+def scale_to_zero_issue(protected: bool, scale_to_zero: bool) -> str | None:
+    """A protected environment keeps every model warm: scaling to zero makes the first request wait for a GPU node."""
+    if protected and scale_to_zero:
+        return "scale to zero is refused in a protected environment (the first request would wait minutes for a pod and a GPU node)"
+    return None
 
 
 def public_endpoint_issue(private_endpoint: bool, public_access_cidrs: list[str]) -> str | None:
@@ -540,6 +589,8 @@ __all__ = [
     "LifecycleSpec",
     "MODELS_ZONE",
     "MeshSpec",
+    "MonitoringSpec",
+    "PROMETHEUS_DURATION",
     "ModelAccelerator",
     "ModelSpec",
     "NamePrefix",
@@ -554,4 +605,5 @@ __all__ = [
     "Validated",
     "parse_model",
     "public_endpoint_issue",
+    "scale_to_zero_issue",
 ]

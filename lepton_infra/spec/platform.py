@@ -23,6 +23,7 @@ from .common import (
     SpecIssues,
     Strict,
     parse_model,
+    scale_to_zero_issue,
 )
 
 # Every kind of cell, by its ``cloud``. A new cloud adds its module's cell class here.
@@ -70,6 +71,8 @@ class PlatformSpec(Strict):
                 issues.append((("cells", i, "name"), f"cell name {cell.name!r} is used more than once"))
         model_names = [m.name for m in self.models]
         for i, model in enumerate(self.models):
+            if problem := scale_to_zero_issue(self.protected, model.scale_to_zero):
+                issues.append((("models", i, "scale_to_zero"), problem))
             if model_names.count(model.name) > 1:
                 issues.append((("models", i, "name"), f"model name {model.name!r} is used more than once"))
             for j, placed in enumerate(model.cells or []):

@@ -22,7 +22,8 @@ OTHERS = [c for c in CLOUDS if c != REFERENCE]
 MODEL_KINDS = {
     "Deployment": "kubernetes:apps/v1:Deployment",
     "Service": "kubernetes:core/v1:Service",
-    "HorizontalPodAutoscaler": "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+    "ScaledObject": "kubernetes:keda.sh/v1alpha1:ScaledObject",
+    "PodMonitor": "kubernetes:monitoring.coreos.com/v1:PodMonitor",
     "PodDisruptionBudget": "kubernetes:policy/v1:PodDisruptionBudget",
     "DestinationRule": "kubernetes:networking.istio.io/v1:DestinationRule",
     "VirtualService": "kubernetes:networking.istio.io/v1:VirtualService",

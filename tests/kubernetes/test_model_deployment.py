@@ -187,17 +187,20 @@ def test_canary_gets_its_own_single_replica_deployment_with_its_artifact():
     assert len(plan.of_type(DEPLOYMENT)) == 2
 
 
-def test_the_hpa_not_pulumi_owns_the_stable_replica_count():
+def test_the_autoscaler_not_pulumi_owns_the_stable_replica_count():
     plan = with_canary()
     assert deployment(plan, "v1").ignore_changes == ("spec.replicas",)
     assert not deployment(plan, "v2").ignore_changes
 
 
-def test_hpa_scales_the_stable_deployment_between_the_models_bounds_on_cpu():
-    spec = deploy().one("kubernetes:autoscaling/v2:HorizontalPodAutoscaler").inputs["spec"]
+def test_keda_scales_the_stable_deployment_between_the_models_bounds_on_queue_depth_not_cpu():
+    plan = deploy()
+    assert plan.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler") == []
+    spec = plan.one("kubernetes:keda.sh/v1alpha1:ScaledObject").inputs["spec"]
     assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "llm-v1"}
-    assert (spec["minReplicas"], spec["maxReplicas"]) == (2, 6)
-    assert spec["metrics"][0]["resource"]["target"] == {"type": "Utilization", "averageUtilization": 70}
+    assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (2, 6)
+    (trigger,) = spec["triggers"]
+    assert trigger["type"] == "prometheus" and "serving_queue_depth" in trigger["metadata"]["query"]
 
 
 def test_pod_disruption_budget_lets_one_pod_of_the_model_go_at_a_time():
@@ -256,9 +259,12 @@ def test_named_callers_are_added_to_the_allowed_namespaces():
     assert policy["rules"] == [{"from": [{"source": {"namespaces": ["apps", "istio-ingress", "models"]}}]}]
 
 
-def test_every_kubernetes_object_passes_the_schema_and_the_custom_resources_are_istio_routing_and_access():
+def test_every_kubernetes_object_passes_the_schema_and_the_custom_resources_are_istio_scaling_and_metrics():
     custom = custom_resources_after_strict_schema_check(with_canary())
-    assert sorted(r.type for r in custom) == [DESTINATION_RULE, VIRTUAL_SERVICE, AUTHORIZATION_POLICY]
+    assert sorted(r.type for r in custom) == sorted([
+        DESTINATION_RULE, VIRTUAL_SERVICE, AUTHORIZATION_POLICY,
+        "kubernetes:keda.sh/v1alpha1:ScaledObject", "kubernetes:monitoring.coreos.com/v1:PodMonitor",
+    ])
 
 
 # --------------------------------------------------------------------------------------------- wiring
@@ -277,7 +283,7 @@ def test_image_and_model_location_may_be_outputs():
 def test_children_use_the_provider_given_to_the_component():
     plan = run_with_provider(lambda opts: ModelDeployment("llm", deployment_args(model=model(canary=CANARY)), opts))
     kids = plan.children(plan.one("lepton:kubernetes:ModelDeployment"))
-    assert len(kids) == 10  # ns, sa, 2 deployments, svc, hpa, pdb, dr, vs, authz
+    assert len(kids) == 11  # ns, sa, 2 deployments, svc, scaledobject, podmonitor, pdb, dr, vs, authz
     assert all(uses_provider(k, provider_of(plan)) for k in kids)
 
 

@@ -6,10 +6,15 @@ from pathlib import Path
 import pytest
 
 STATE = Path(__file__).parent / "urns_before_cells"
+# Resources deleted on purpose since, each with why; every other earlier URN must still be answered.
+# - the models' CPU HorizontalPodAutoscaler: KEDA's ScaledObject scales them on serving's queue depth instead and
+#   adopts that HPA by name (components/kubernetes/model_deployment.py), so Pulumi's copy goes.
+REMOVED = ("$kubernetes:autoscaling/v2:HorizontalPodAutoscaler::",)
 
 
 def urns_before(stack: str) -> list[str]:
-    return [line for line in (STATE / f"{stack}.txt").read_text().splitlines() if line and not line.startswith("#")]
+    lines = (STATE / f"{stack}.txt").read_text().splitlines()
+    return [line for line in lines if line and not line.startswith("#") and not any(part in line for part in REMOVED)]
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -11,7 +11,7 @@ import pytest
 import upstream_truth as truth
 from lepton_infra.components.aws.cluster_autoscaler import CHART_VERSION
 from lepton_infra.kubernetes_schema import kubernetes_objects, manifest, schema_errors
-from lepton_infra.spec import SEAWEEDFS_CHART_VERSION, GpuRuntimeSpec, MeshSpec
+from lepton_infra.spec import SEAWEEDFS_CHART_VERSION, GpuRuntimeSpec, MeshSpec, MonitoringSpec
 from lepton_infra.upstream_schemas import custom_resource_errors
 
 from stack_support import STACKS, planned_stack
@@ -44,6 +44,7 @@ def test_every_custom_resource_passes_its_vendored_crd_strictly(stack):
     objects = custom_resources(stack)
     kinds = {(o.inputs["apiVersion"], o.inputs["kind"]) for o in objects}
     assert {"networking.istio.io/v1", "security.istio.io/v1"} <= {api for api, _ in kinds}, kinds
+    assert {("keda.sh/v1alpha1", "ScaledObject"), ("monitoring.coreos.com/v1", "PodMonitor")} <= kinds, kinds
     errors = [f"{o.type} {o.name}: {e}" for o in objects for e in custom_resource_errors(manifest(o), truth.crd_schemas())]
     assert errors == []
 
@@ -60,6 +61,13 @@ def test_the_versions_the_code_pins_are_the_vendored_ones():
     assert GpuRuntimeSpec().gpu_operator_version == truth.GPU_OPERATOR
     assert CHART_VERSION == truth.CLUSTER_AUTOSCALER
     assert SEAWEEDFS_CHART_VERSION == truth.SEAWEEDFS
+    assert MonitoringSpec().chart_version == truth.KUBE_PROMETHEUS_STACK
+    assert MonitoringSpec().keda_version == truth.KEDA
+
+
+def test_the_vendored_charts_are_the_versions_their_folders_name():
+    for version, chart_yaml in truth.CHART_YAMLS.items():
+        assert f"\nversion: {version}\n" in chart_yaml.read_text(), chart_yaml
 
 
 def test_the_stacks_install_exactly_the_vendored_charts_at_their_versions():
@@ -70,7 +78,10 @@ def test_the_stacks_install_exactly_the_vendored_charts_at_their_versions():
 
 def test_every_vendored_folder_has_source_and_license_and_only_files_the_registry_reads():
     folders = sorted(p for p in truth.HERE.iterdir() if p.is_dir() and p.name != "__pycache__")
-    assert folders == sorted({truth.ISTIO_DIR, truth.GPU_OPERATOR_DIR, truth.CLUSTER_AUTOSCALER_DIR, truth.SEAWEEDFS_DIR})
+    assert folders == sorted({
+        truth.ISTIO_DIR, truth.GPU_OPERATOR_DIR, truth.CLUSTER_AUTOSCALER_DIR, truth.SEAWEEDFS_DIR,
+        truth.KUBE_PROMETHEUS_STACK_DIR, truth.KEDA_DIR,
+    })
     for folder in folders:
         assert (folder / "SOURCE").read_text().strip() and "Apache License" in (folder / "LICENSE").read_text()
     vendored = {p for folder in folders for p in folder.rglob("*") if p.is_file() and p.name not in ("SOURCE", "LICENSE")}
@@ -162,8 +173,11 @@ def release_values(stack: str, chart: str) -> dict:
         ("gpu-operator", ("dcgm-exporter",), {"enabled": True}, "dcgm-exporter: unknown value key"),
         ("cluster-autoscaler", ("autoDiscovery", "clusterNmae"), "c", "autoDiscovery.clusterNmae: unknown value key"),
         ("cluster-autoscaler", ("rbac", "serviceAccount", "annotation"), {}, "rbac.serviceAccount.annotation: unknown value key"),
+        ("kube-prometheus-stack", ("prometheus", "prometheusSpec", "retentionTime"), "15d", "prometheus.prometheusSpec.retentionTime: unknown value key"),
+        ("kube-prometheus-stack", ("prometheus", "prometheusSpec", "podMonitorSelectorNilUsesHelmValue"), False, "prometheus.prometheusSpec.podMonitorSelectorNilUsesHelmValue: unknown value key"),
+        ("keda", ("clustername",), "c", "clustername: unknown value key"),
     ],
-    ids=["istiod-pilot", "istiod-global", "istiod-case", "gateway-key", "gateway-schema-type", "cni", "gpu-operator", "gpu-operator-top", "autoscaler", "autoscaler-deep"],
+    ids=["istiod-pilot", "istiod-global", "istiod-case", "gateway-key", "gateway-schema-type", "cni", "gpu-operator", "gpu-operator-top", "autoscaler", "autoscaler-deep", "prometheus", "prometheus-selector", "keda"],
 )
 def test_an_unknown_helm_value_key_is_refused_naming_its_path(chart, path, value, expected):
     values = release_values("prod", chart)

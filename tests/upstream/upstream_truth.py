@@ -24,11 +24,20 @@ ISTIO = "1.28.0"
 GPU_OPERATOR = "v25.10.1"
 CLUSTER_AUTOSCALER = "9.59.0"
 SEAWEEDFS = "4.44.0"  # the chart's version (Chart.yaml); the folder is named by the release tag, 4.44
+KUBE_PROMETHEUS_STACK = "88.5.3"
+KEDA = "2.20.2"  # the chart's version; the folder is named by the release tag, v2.20.2
 
 ISTIO_DIR = HERE / f"istio-{ISTIO}"
 GPU_OPERATOR_DIR = HERE / f"gpu-operator-{GPU_OPERATOR}"
 CLUSTER_AUTOSCALER_DIR = HERE / f"cluster-autoscaler-chart-{CLUSTER_AUTOSCALER}"
 SEAWEEDFS_DIR = HERE / "seaweedfs-4.44"
+KUBE_PROMETHEUS_STACK_DIR = HERE / f"kube-prometheus-stack-{KUBE_PROMETHEUS_STACK}"
+KEDA_DIR = HERE / f"keda-v{KEDA}"
+# Each chart's Chart.yaml: test_upstream.py checks its version is the pin (the folder holds what it says it does).
+CHART_YAMLS: dict[str, Path] = {
+    KUBE_PROMETHEUS_STACK: KUBE_PROMETHEUS_STACK_DIR / "Chart.yaml",
+    KEDA: KEDA_DIR / "Chart.yaml",
+}
 
 # Chart templates (and one Istio sample) for the facts the code takes from what a chart renders rather than from its
 # values.yaml: object names, fixed ports, labels, RBAC rules. test_upstream_templates.py reads them.
@@ -109,6 +118,8 @@ CHARTS: dict[tuple[str, str], Chart] = {
         # out and points at the FAQ's "What are the parameters to CA?" for all of them.
         free_form=(("extraArgs",),),
     ),
+    ("kube-prometheus-stack", KUBE_PROMETHEUS_STACK): Chart(KUBE_PROMETHEUS_STACK_DIR / "values.yaml"),
+    ("keda", KEDA): Chart(KEDA_DIR / "values.yaml"),
     ("seaweedfs", SEAWEEDFS): Chart(
         SEAWEEDFS_DIR / "values.yaml",
         # values.yaml documents both only as comments under `s3:` ("Optionally provide explicit credentials for the S3
@@ -123,6 +134,11 @@ CRD_FILES: tuple[Path, ...] = (
     ISTIO_DIR / "crd-all.gen.yaml",
     GPU_OPERATOR_DIR / "nvidia.com_clusterpolicies.yaml",
     GPU_OPERATOR_DIR / "nvidia.com_nvidiadrivers.yaml",
+    # The Prometheus operator's CRDs the platform emits objects of (the chart's charts/crds/crds/), and KEDA's.
+    KUBE_PROMETHEUS_STACK_DIR / "crd-podmonitors.yaml",
+    KUBE_PROMETHEUS_STACK_DIR / "crd-servicemonitors.yaml",
+    KUBE_PROMETHEUS_STACK_DIR / "crd-prometheusrules.yaml",
+    KEDA_DIR / "keda.sh_scaledobjects.yaml",
 )
 
 
@@ -142,4 +158,4 @@ def chart_of(release_inputs: Mapping[str, Any]) -> Chart:
 
 def vendored_files() -> set[Path]:
     """Every file the registry reads."""
-    return set(CRD_FILES).union(TEMPLATES, *(chart.files() for chart in CHARTS.values()))
+    return set(CRD_FILES).union(TEMPLATES, CHART_YAMLS.values(), *(chart.files() for chart in CHARTS.values()))

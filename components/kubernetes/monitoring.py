@@ -1,0 +1,112 @@
+"""The cell's metrics: kube-prometheus-stack (Prometheus operator, Prometheus, Alertmanager, Grafana, node exporter,
+kube-state-metrics) from the prometheus-community chart, one release per cell in namespace ``monitoring``.
+
+Prometheus labels every series it sends elsewhere with its cell and cloud (``externalLabels``), keeps its samples on
+a persistent volume for the spec's retention, and runs as the chart's non-root user. It selects the PodMonitors that
+carry ``release: <this release>`` in every namespace: the models' PodMonitors (model_deployment.py) carry it. KEDA
+(keda.py) reads the models' serving metrics from its Service (``prometheus_address``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pydantic import Field
+
+from lepton_infra.spec import ComponentArgs, DnsLabel, MonitoringSpec, parse_model
+
+from ._helm import namespace, release
+
+TOKEN = "lepton:kubernetes:Monitoring"
+NAMESPACE = "monitoring"
+CHART = "kube-prometheus-stack"
+CHART_REPO = "https://prometheus-community.github.io/helm-charts"
+RELEASE = "kube-prometheus-stack"
+# The chart names its objects "<fullname>-<component>" (templates/_helpers.tpl, "kube-prometheus-stack.fullname":
+# fullnameOverride truncated to 26 characters): set here, so the Prometheus Service's name is ours, not a rule's.
+FULLNAME = "kube-prometheus-stack"
+# The Prometheus Service: templates/prometheus/service.yaml names it "<fullname>-prometheus"; values.yaml
+# prometheus.service.port defaults to 9090 (set below all the same).
+PROMETHEUS_SERVICE = f"{FULLNAME}-prometheus"
+PROMETHEUS_PORT = 9090
+PROMETHEUS_ADDRESS = f"http://{PROMETHEUS_SERVICE}.{NAMESPACE}.svc:{PROMETHEUS_PORT}"
+# What a PodMonitor must carry to be scraped: the selector set in the values below (the one the chart itself builds
+# from its release name when podMonitorSelectorNilUsesHelmValues is true, here stated rather than implied).
+POD_MONITOR_LABELS = {"release": RELEASE}
+# values.yaml prometheus.prometheusSpec.securityContext: the chart's own non-root default, stated so it cannot drift.
+PROMETHEUS_SECURITY_CONTEXT = {
+    "runAsNonRoot": True,
+    "runAsUser": 1000,
+    "runAsGroup": 2000,
+    "fsGroup": 2000,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+class MonitoringArgs(ComponentArgs):
+    spec: MonitoringSpec = MonitoringSpec()
+    cell: DnsLabel = Field(description="The cell's name: Prometheus's `cell` external label.")
+    cloud: DnsLabel = Field(description="The cell's cloud (aws, azure, gcp, existing): Prometheus's `cloud` external label.")
+
+
+def prometheus_values(spec: MonitoringSpec, cell: str, cloud: str) -> dict[str, Any]:
+    """kube-prometheus-stack values (keys from the chart's values.yaml at 88.5.3, tests/upstream checks them)."""
+    return {
+        "fullnameOverride": FULLNAME,
+        "prometheus": {
+            "service": {"port": PROMETHEUS_PORT},
+            "prometheusSpec": {
+                "externalLabels": {"cell": cell, "cloud": cloud},
+                "retention": spec.retention,
+                "storageSpec": {
+                    "volumeClaimTemplate": {
+                        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": spec.storage_size}}}
+                    }
+                },
+                "securityContext": dict(PROMETHEUS_SECURITY_CONTEXT),
+                "podMonitorSelectorNilUsesHelmValues": False,
+                "podMonitorSelector": {"matchLabels": dict(POD_MONITOR_LABELS)},
+                # values.yaml: {} selects PodMonitors in every namespace (nil would be Prometheus's own only).
+                "podMonitorNamespaceSelector": {},
+            },
+        },
+    }
+
+
+class Monitoring(pulumi.ComponentResource):
+    """kube-prometheus-stack in namespace ``monitoring`` (PSA privileged: the node exporter reads the host)."""
+
+    namespace: pulumi.Output[str]
+    release_name: pulumi.Output[str]
+    release_status: pulumi.Output[str]
+    prometheus_address: pulumi.Output[str]
+
+    def __init__(self, name: str, args: MonitoringArgs | dict, opts: pulumi.ResourceOptions | None = None):
+        args = parse_model(MonitoringArgs, args)
+        super().__init__(TOKEN, name, None, opts)
+
+        # The chart's node exporter DaemonSet uses hostNetwork, hostPID and host paths: the baseline standard refuses it.
+        ns = namespace(self, NAMESPACE, {"pod-security.kubernetes.io/enforce": "privileged"})
+        stack = release(
+            self,
+            RELEASE,
+            chart=CHART,
+            repo=CHART_REPO,
+            version=args.spec.chart_version,
+            namespace=ns.metadata.name,
+            values=prometheus_values(args.spec, args.cell, args.cloud),
+        )
+
+        self.namespace = ns.metadata.name
+        self.release_name = stack.name
+        self.release_status = stack.status.status
+        self.prometheus_address = pulumi.Output.from_input(PROMETHEUS_ADDRESS)
+        self.register_outputs(
+            {
+                "namespace": self.namespace,
+                "release_name": self.release_name,
+                "release_status": self.release_status,
+                "prometheus_address": self.prometheus_address,
+            }
+        )
