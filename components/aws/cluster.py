@@ -50,6 +50,15 @@ CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterA
 BEFORE_NODES_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
 AFTER_NODES_ADDONS = ("coredns", "metrics-server")
 SYSTEM_POOL_LABELS = {"lepton.ai/pool": "system"}
+# Persistent volumes (Prometheus, and anything the in-cluster layer claims): the EBS CSI driver as an EKS add-on,
+# with its IRSA role (EKS user guide, "Amazon EBS CSI driver": add-on aws-ebs-csi-driver, service account
+# kube-system/ebs-csi-controller-sa, managed policy AmazonEBSCSIDriverPolicy), and the cluster's default StorageClass:
+# gp3, encrypted with the cluster's customer-managed key.
+EBS_CSI_ADDON = "aws-ebs-csi-driver"
+EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
+EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+EBS_CSI_PROVISIONER = "ebs.csi.aws.com"
+DEFAULT_STORAGE_CLASS = "gp3-encrypted"
 ECR_PULL_ONLY_POLICY = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly"
 
 
@@ -111,6 +120,46 @@ def cluster_kms_policy(key_arn: str) -> str:
             ],
         }
     )
+
+
+def ebs_csi_kms_policy(key_arn: str) -> str:
+    """What the EBS CSI driver needs on a customer-managed key for encrypted volumes (EKS user guide, "Create an
+    Amazon EBS CSI driver IAM role", the statements for a custom KMS key), on this key only, its wildcard actions
+    (kms:ReEncrypt*, kms:GenerateDataKey*) spelt out."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+                    "Resource": key_arn,
+                    "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                },
+                {
+                    "Effect": "Allow",
+                    "Action": [
+                        "kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
+                        "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey",
+                    ],
+                    "Resource": key_arn,
+                },
+            ],
+        }
+    )
+
+
+def default_storage_class(key_arn: pulumi.Input[str], protected: bool) -> dict:
+    """The cluster's default StorageClass: gp3 EBS volumes encrypted with ``key_arn``, bound where the pod lands,
+    growable; kept when released in protected environments."""
+    return {
+        "metadata": {"name": DEFAULT_STORAGE_CLASS, "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+        "provisioner": EBS_CSI_PROVISIONER,
+        "parameters": {"type": "gp3", "encrypted": "true", "kmsKeyId": key_arn},
+        "volume_binding_mode": "WaitForFirstConsumer",
+        "allow_volume_expansion": True,
+        "reclaim_policy": "Retain" if protected else "Delete",
+    }
 
 
 class EksCluster(pulumi.ComponentResource):
@@ -266,6 +315,20 @@ class EksCluster(pulumi.ComponentResource):
         )
         for addon in AFTER_NODES_ADDONS:
             self._addon(name, cluster, addon, depends_on=[system_nodes])
+        ebs_role, ebs_attachments = _iam.role(
+            self,
+            f"{name}-ebs-csi",
+            physical=(cluster_name, "ebs-csi"),
+            trust_policy=_iam.oidc_trust_policy(oidc.arn, self.oidc_issuer, "kube-system", EBS_CSI_SERVICE_ACCOUNT),
+            managed_policy_arns=[EBS_CSI_POLICY],
+            description=f"EBS CSI driver (kube-system/{EBS_CSI_SERVICE_ACCOUNT}) of EKS {cluster_name}",
+            tags=tags,
+        )
+        ebs_key_access = iam.RolePolicy(f"{name}-ebs-csi-kms", role=ebs_role.id, policy=key.arn.apply(ebs_csi_kms_policy), opts=child)
+        ebs_csi = self._addon(
+            name, cluster, EBS_CSI_ADDON, service_account_role_arn=ebs_role.arn,
+            depends_on=[system_nodes, ebs_key_access, *ebs_attachments],
+        )
 
         self.arn = cluster.arn
         self.endpoint = cluster.endpoint
@@ -285,6 +348,11 @@ class EksCluster(pulumi.ComponentResource):
             )
         )
         self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=self.kubeconfig, opts=child)
+        self.storage_class = k8s.storage.v1.StorageClass(
+            f"{name}-{DEFAULT_STORAGE_CLASS}",
+            **default_storage_class(key.arn, args.protected),
+            opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[ebs_csi]),
+        )
         self.register_outputs(
             {
                 "name": self.name,

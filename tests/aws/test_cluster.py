@@ -135,7 +135,7 @@ def test_without_a_name_the_cluster_and_its_roles_carry_the_stack():
     names = {stack: run(program, stack=stack) for stack in ("dev", "prod")}
     assert names["dev"].one(CLUSTER).inputs["name"] == "dev-ml"
     roles = {stack: {r.inputs["name"] for r in plan.of_type("aws:iam/role:Role")} for stack, plan in names.items()}
-    assert roles["dev"] == {"dev-ml-eks-cluster", "dev-ml-eks-node", "dev-ml-vpc-cni"}
+    assert roles["dev"] == {"dev-ml-eks-cluster", "dev-ml-eks-node", "dev-ml-vpc-cni", "dev-ml-ebs-csi"}
     assert roles["dev"].isdisjoint(roles["prod"])
 
 
@@ -181,10 +181,11 @@ def test_the_vpc_cni_runs_under_irsa_and_the_node_role_lacks_cni_permissions(pla
 def test_iam_documents_are_accepted_by_iam(plan):
     for role in plan.of_type("aws:iam/role:Role"):
         assert_iam_accepts(trust_policy_json=role.inputs["assumeRolePolicy"])
-    kms_access = plan.one("aws:iam/rolePolicy:RolePolicy")
-    assert_iam_accepts(policy_json=kms_access.inputs["policy"])
     secrets_key = plan.one("aws:kms/key:Key", "c-secrets").outputs["arn"]
-    assert json.loads(kms_access.inputs["policy"])["Statement"][0]["Resource"] == secrets_key
+    for name in ("c-cluster-kms", "c-ebs-csi-kms"):
+        kms_access = plan.one("aws:iam/rolePolicy:RolePolicy", name)
+        assert_iam_accepts(policy_json=kms_access.inputs["policy"])
+        assert {s["Resource"] for s in json.loads(kms_access.inputs["policy"])["Statement"]} == {secrets_key}
 
 
 def test_the_system_node_template_encrypts_the_root_volume_and_requires_imdsv2(plan):
@@ -211,7 +212,7 @@ def test_the_system_node_group_uses_the_template_and_no_disk_size(plan):
 
 def test_core_addons_are_installed_and_coredns_and_metrics_server_wait_for_nodes(plan):
     addons = {a.inputs["addonName"]: a for a in plan.of_type("aws:eks/addon:Addon")}
-    assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "metrics-server"}
+    assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "metrics-server", "aws-ebs-csi-driver"}
     nodes = plan.one("aws:eks/nodeGroup:NodeGroup")
     assert nodes.urn in addons["coredns"].dependencies
     # EKS ships no Metrics Server; the models' CPU-based HPAs read it. A community add-on, so no IAM role.
@@ -219,6 +220,33 @@ def test_core_addons_are_installed_and_coredns_and_metrics_server_wait_for_nodes
     assert addons["metrics-server"].inputs.get("serviceAccountRoleArn") is None
     assert {addons[a].urn for a in BEFORE_NODES_ADDONS} <= set(nodes.dependencies)
     assert plan.one(CLUSTER).inputs["bootstrapSelfManagedAddons"] is False
+
+
+def test_volumes_come_from_the_ebs_csi_driver_through_its_own_irsa_role_encrypted_with_the_clusters_key(plan):
+    ebs = {a.inputs["addonName"]: a for a in plan.of_type("aws:eks/addon:Addon")}["aws-ebs-csi-driver"]
+    role = plan.one("aws:iam/role:Role", "c-ebs-csi")
+    assert ebs.inputs["serviceAccountRoleArn"] == role.outputs["arn"]
+    assert plan.one("aws:eks/nodeGroup:NodeGroup").urn in ebs.dependencies
+    [trust] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert list(trust["Condition"]["StringEquals"].values())[0] == "system:serviceaccount:kube-system:ebs-csi-controller-sa"
+    attached = {a.inputs["policyArn"] for a in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if a.name.startswith("c-ebs-csi")}
+    assert attached == {"arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"}
+    grants = json.loads(plan.one("aws:iam/rolePolicy:RolePolicy", "c-ebs-csi-kms").inputs["policy"])["Statement"]
+    assert grants[0]["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}  # grants only for EBS itself
+    assert not [a for s in grants for a in s["Action"] if "*" in a]
+
+
+def test_the_default_storage_class_is_gp3_encrypted_with_the_clusters_key_and_kept_when_protected(plan):
+    storage = plan.one("kubernetes:storage.k8s.io/v1:StorageClass")
+    assert storage.inputs["metadata"]["annotations"] == {"storageclass.kubernetes.io/is-default-class": "true"}
+    assert storage.inputs["provisioner"] == "ebs.csi.aws.com"
+    key = plan.one("aws:kms/key:Key", "c-secrets").outputs["arn"]
+    assert storage.inputs["parameters"] == {"type": "gp3", "encrypted": "true", "kmsKeyId": key}
+    assert (storage.inputs["volumeBindingMode"], storage.inputs["reclaimPolicy"]) == ("WaitForFirstConsumer", "Delete")
+    ebs = {a.inputs["addonName"]: a for a in plan.of_type("aws:eks/addon:Addon")}["aws-ebs-csi-driver"]
+    assert ebs.urn in storage.dependencies
+    protected = plan_for(protected=True).one("kubernetes:storage.k8s.io/v1:StorageClass")
+    assert protected.inputs["reclaimPolicy"] == "Retain"
 
 
 def test_kubeconfig_execs_aws_eks_get_token_against_the_cluster_endpoint(plan):
