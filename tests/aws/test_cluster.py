@@ -215,7 +215,7 @@ def test_core_addons_are_installed_and_coredns_and_metrics_server_wait_for_nodes
     assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "metrics-server", "aws-ebs-csi-driver"}
     nodes = plan.one("aws:eks/nodeGroup:NodeGroup")
     assert nodes.urn in addons["coredns"].dependencies
-    # EKS ships no Metrics Server; the models' CPU-based HPAs read it. A community add-on, so no IAM role.
+    # EKS ships no Metrics Server; resource-metric HPAs and `kubectl top` read it. A community add-on, so no IAM role.
     assert nodes.urn in addons["metrics-server"].dependencies
     assert addons["metrics-server"].inputs.get("serviceAccountRoleArn") is None
     assert {addons[a].urn for a in BEFORE_NODES_ADDONS} <= set(nodes.dependencies)
