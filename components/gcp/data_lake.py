@@ -178,7 +178,9 @@ class DataLake(pulumi.ComponentResource):
 
         self.backup_buckets: dict[str, pulumi.Output[str]] = {}
         if args.spec.backup:
-            self.backup_buckets = self._replicate(name, args.spec.backup.region, physical, lifecycle_rules(args.spec.lifecycle))
+            self.backup_buckets = self._replicate(
+                name, args.spec.backup.region, physical, lifecycle_rules(args.spec.lifecycle), gcs_agent
+            )
 
         self.kms_key_id = self.key.id
         self.buckets = {zone: b.name for zone, b in self._buckets.items()}
@@ -220,11 +222,12 @@ class DataLake(pulumi.ComponentResource):
         )
 
     # building blocks ---------------------------------------------------------------------------
-    def _replicate(self, name: str, region: str, physical, rules: list[dict[str, Any]]) -> dict[str, pulumi.Output[str]]:
-        """A bucket per zone in ``region`` under a key of that region, and a replication job from each zone into it."""
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        gcs_agent = storage.get_project_service_account_output(opts=invoke).member
-        transfer_agent = storage.get_transfer_project_service_account_output(opts=invoke).member
+    def _replicate(
+        self, name: str, region: str, physical, rules: list[dict[str, Any]], gcs_agent: pulumi.Output[str]
+    ) -> dict[str, pulumi.Output[str]]:
+        """A bucket per zone in ``region`` under a key of that region (``gcs_agent``, Cloud Storage's service agent,
+        may use it), and a replication job from each zone into it."""
+        transfer_agent = storage.get_transfer_project_service_account_output(opts=pulumi.InvokeOutputOptions(parent=self)).member
         key, grants = customer_managed_key(
             self, f"{name}-backup-key", location=region, labels=self._labels, opts=self._data, users={"storage": gcs_agent}
         )

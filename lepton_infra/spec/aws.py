@@ -73,8 +73,8 @@ class AwsCellSpec(CellBase):
 
     @model_validator(mode="after")
     def _backup_elsewhere(self) -> "AwsCellSpec":
-        if self.data_lake.backup and self.data_lake.backup.region == self.region:
-            raise SpecIssues([(("data_lake", "backup", "region"), f"must differ from the cell's region {self.region!r}")])
+        if issues := self.backup_region_issues():
+            raise SpecIssues(issues)
         return self
 
 

@@ -412,6 +412,13 @@ class CellBase(Strict):
     def accelerators(self) -> set[str]:
         return {p.accelerator for p in self.gpu_pools}
 
+    def backup_region_issues(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """A lake's backup (AWS replication, GCP cross-bucket replication) must be in another region than the cell."""
+        backup = getattr(self.data_lake, "backup", None)  # type: ignore[attr-defined]  (clouds that back up have it)
+        if backup and backup.region == self.region:
+            return [(("data_lake", "backup", "region"), f"must differ from the cell's region {self.region!r}")]
+        return []
+
     def platform_issues(
         self, protected: bool, serves_models: bool, meshed: bool = False
     ) -> list[tuple[tuple[str | int, ...], str]]:

@@ -143,8 +143,7 @@ class GcpCellSpec(CellBase):
             for i, zone in enumerate(self.cluster.node_zones)
             if not re.fullmatch(rf"{re.escape(self.region)}-[a-z]", zone)
         ]
-        if self.data_lake.backup and self.data_lake.backup.region == self.region:
-            issues.append((("data_lake", "backup", "region"), f"must differ from the cell's region {self.region!r}"))
+        issues += self.backup_region_issues()
         if issues:
             raise SpecIssues(issues)
         return self
