@@ -27,8 +27,8 @@ from .plan_formats.sources import SideError, load
 from .plan_formats.terminal import progress, wants_color
 from .policy import StackContext, evaluate, mandatory
 from .project import Project, resolve
-from .spec import SpecError, json_schema, parse_platform_spec
-from .stack_files import StackFileError, platform_config, read_stack_config, stack_file
+from .spec import SpecError, json_schema
+from .stack_files import StackFileError, read_platform_spec
 from .testing import run_stack
 from .testing.runner import fewer_collections
 
@@ -50,9 +50,7 @@ def _project(args) -> Project:
 
 
 def _spec(project: Project):
-    """The stack's platform spec, validated: a bad stack file is one clear error, before any program runs."""
-    config = read_stack_config(project.stack, project.stacks_dir)
-    return parse_platform_spec(platform_config(config, stack_file(project.stack, project.stacks_dir)))
+    return read_platform_spec(project.stack, project.stacks_dir)
 
 
 def _validate(args) -> int:

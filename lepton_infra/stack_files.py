@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from .spec import CONFIG_KEY, CONFIG_NAMESPACE
+from .spec import CONFIG_KEY, CONFIG_NAMESPACE, PlatformSpec, parse_platform_spec
 
 PLATFORM_KEY = f"{CONFIG_NAMESPACE}:{CONFIG_KEY}"
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when PyYAML was built with it: ~10x faster
@@ -66,3 +66,9 @@ def platform_config(config: dict[str, Any], path: str | Path) -> Any:
     hint = f"; the file has {close[0]!r}: did you mean {PLATFORM_KEY!r}?" if close else ""
     found = ", ".join(repr(str(k)) for k in config) or "none"
     raise StackFileError(f"{path}: config key {PLATFORM_KEY!r} is missing (keys found: {found}){hint}")
+
+
+def read_platform_spec(stack: str, stacks_dir: str | Path) -> PlatformSpec:
+    """The stack's platform spec from its file, validated: a bad file or spec is one clear error, before any program."""
+    config = read_stack_config(stack, stacks_dir)
+    return parse_platform_spec(platform_config(config, stack_file(stack, stacks_dir)))

@@ -15,8 +15,7 @@ import time
 from pathlib import Path
 
 from lepton_infra.plan_formats import FORMATS, PLAIN, build
-from lepton_infra.spec import parse_platform_spec
-from lepton_infra.stack_files import platform_config, read_stack_config, stack_file
+from lepton_infra.stack_files import read_platform_spec
 from lepton_infra.testing import run_stack
 from lepton_infra.testing.runner import fewer_collections
 
@@ -28,7 +27,7 @@ def measure(stack: str, repeat: int) -> dict[str, list[float]]:
     """{"document": [seconds...], <format>: [seconds...]} over ``repeat`` builds and renders of ``stack``'s plan."""
     stacks = ROOT / "stacks"
     plan = run_stack(stack, stacks)
-    spec = parse_platform_spec(platform_config(read_stack_config(stack, stacks), stack_file(stack, stacks)))
+    spec = read_platform_spec(stack, stacks)
     seconds: dict[str, list[float]] = {"document": [], **{name: [] for name in FORMATS}}
     with fewer_collections():
         for _ in range(repeat):

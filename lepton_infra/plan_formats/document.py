@@ -111,6 +111,7 @@ def integers(value: Any) -> Any:
 
 def plan_stack(stack: str, stacks_dir: Any, program_dir: Any) -> dict[str, Any]:
     """Validate the stack's spec, run its program offline, and return its document."""
+    # Spelt out, not stack_files.read_platform_spec: this runs against a git ref's own, maybe older, lepton_infra.
     config = read_stack_config(stack, stacks_dir)
     spec = parse_platform_spec(platform_config(config, stack_file(stack, stacks_dir)))
     if "program_dir" in inspect.signature(run_stack).parameters:

@@ -19,8 +19,7 @@ from lepton_infra.cli import main
 from lepton_infra.composition import cell as composition_cell, platform as composition_platform
 from lepton_infra.plan_formats import FORMATS, PLAIN, Style, build, document, terminal
 from lepton_infra.plan_formats._tree import short_type
-from lepton_infra.spec import parse_platform_spec
-from lepton_infra.stack_files import platform_config, read_stack_config, stack_file
+from lepton_infra.stack_files import read_platform_spec
 from lepton_infra.testing import SECRET_MASK, run_stack
 from lepton_infra.upstream_schemas import custom_resource_errors, load_crd_schemas
 
@@ -91,7 +90,7 @@ def test_the_table_groups_resources_by_cell_and_component_with_gpus_and_outputs(
 def test_the_table_marks_protected_resources(monkeypatch):
     monkeypatch.chdir(ROOT)
     plan = run_stack("prod", STACKS)
-    spec = parse_platform_spec(platform_config(read_stack_config("prod", STACKS), stack_file("prod", STACKS)))
+    spec = read_platform_spec("prod", STACKS)
     table = FORMATS["table"](build("prod", plan, spec), PLAIN)
     protected = [r for r in plan.resources if r.protect and r.custom]
     assert protected

@@ -10,8 +10,7 @@ import json
 import pytest
 
 from lepton_infra.policy import PLATFORM_CONFIG_KEY, StackContext, evaluate
-from lepton_infra.spec import parse_platform_spec
-from lepton_infra.stack_files import platform_config, read_stack_config, stack_file
+from lepton_infra.stack_files import read_platform_spec, read_stack_config
 from lepton_infra.testing import run_stack
 from stack_support import STACKS, planned_stack
 
@@ -27,7 +26,7 @@ KNOWN_FINDINGS = {
 
 
 def stack_context(stack: str) -> StackContext:
-    spec = parse_platform_spec(platform_config(read_stack_config(stack, STACKS), stack_file(stack, STACKS)))
+    spec = read_platform_spec(stack, STACKS)
     return StackContext.of_spec(spec)
 
 
