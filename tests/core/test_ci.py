@@ -40,6 +40,7 @@ def test_the_split_ci_times_is_the_readme_line_itself():
     setup, last = readme_commands.split(LINES["test"])
     assert f"{setup} && {last}" == LINES["test"]
     assert last == "python3 -m pytest"
+    assert setup.endswith(" && .ci/tools"), "the tests line installs the tests' command-line tools (.ci/tools) last"
 
 
 def test_both_lines_create_a_venv_from_python3_and_install_against_the_lock():
