@@ -199,11 +199,14 @@ def build_app(state: ServerState) -> ASGIApp:
             metrics.count(name, "not_ready")
             return _error(state.not_serving_reason, 503, RETRY_AFTER)
         state.in_flight += 1
+        arrived = time.perf_counter()
         try:
             outcome, response = await answer(request)
         finally:
             state.in_flight -= 1
         metrics.count(name, outcome)
+        if outcome == "ok":
+            metrics.answered(time.perf_counter() - arrived)
         return Response(status_code=204) if response is None else response
 
     async def answer(request: Request) -> tuple[str, Response | None]:

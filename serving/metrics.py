@@ -25,6 +25,13 @@ class Metrics:
             for model in (model_name, "")
             for outcome in OUTCOMES
         }
+        # End to end inside the server (body read to response built), for answered requests only: the latency SLO's
+        # signal (its alerts count requests over a bucket bound, so the bounds are the SLO thresholds one may pick).
+        self.request_seconds = Histogram(
+            "serving_request_duration_seconds", "Time from a request's arrival to its answer, for answered (ok) requests.",
+            ["model"], buckets=_SECONDS, registry=registry,
+        )
+        self._answered = self.request_seconds.labels(model_name)
         self.queue_seconds = Histogram(
             "serving_queue_duration_seconds", "Time a request waited before its batch started.",
             buckets=_SECONDS, registry=registry,
@@ -44,6 +51,9 @@ class Metrics:
 
     def count(self, model: str, outcome: str) -> None:
         self._children[(model, outcome)].inc()
+
+    def answered(self, seconds: float) -> None:
+        self._answered.observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
