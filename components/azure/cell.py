@@ -68,12 +68,9 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         GpuNodePool(
             f"{name}-{pool.name}",
             {
-                **common,
                 "pool": pool,
-                "cluster_name": cluster.name,
-                "node_subnet_id": network.node_subnet_id,
-                "kubernetes_version": cell.cluster.kubernetes_version,
-                "encryption_at_host": cell.cluster.encryption_at_host,
+                "cluster": cluster,
+                "tags": tags,
             },
             opts=opts,
         )

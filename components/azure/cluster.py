@@ -129,6 +129,10 @@ class AksCluster(pulumi.ComponentResource):
     """AKS control plane with its system pool, the control plane's identity and a Kubernetes provider."""
 
     name: pulumi.Output[str]
+    resource_group_name: pulumi.Input[str]
+    node_subnet_id: pulumi.Input[str]
+    kubernetes_version: str
+    encryption_at_host: bool
     cluster_id: pulumi.Output[str]
     fqdn: pulumi.Output[str]
     api_endpoint: pulumi.Output[str]
@@ -218,6 +222,11 @@ class AksCluster(pulumi.ComponentResource):
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
         self.name = cluster.name
+        # What its agent pools join with (GpuNodePool takes the cluster, not these one by one).
+        self.resource_group_name = args.resource_group_name
+        self.node_subnet_id = args.node_subnet_id
+        self.kubernetes_version = spec.kubernetes_version
+        self.encryption_at_host = spec.encryption_at_host
         self.cluster_id = cluster.id
         self.fqdn = cluster.private_fqdn if args.private_endpoint else cluster.fqdn
         self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(lambda p: p.issuer_url)

@@ -16,13 +16,16 @@ Spot node pool": https://learn.microsoft.com/azure/aks/spot-node-pool).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
 import pulumi
 import pulumi_azure_native.containerservice as containerservice
 from pydantic import Field, model_validator
 
 from lepton_infra import catalog
 from lepton_infra.conventions import AKS_SPOT_TAINT, GPU_TAINT, Taint, gpu_node_labels
-from lepton_infra.spec import ComponentArgs, GpuPoolSpec, PulumiInput, SpecIssues, parse_model
+from lepton_infra.spec import ComponentArgs, GpuPoolSpec, SpecIssues, parse_model
 from lepton_infra.spec.azure import AzureTags, aks_pool_name, aks_pool_name_issue
 
 TOKEN = "lepton:azure:GpuNodePool"
@@ -31,13 +34,44 @@ SPOT_MAX_PRICE = -1  # pay up to the on-demand price; eviction then happens for 
 _PRIORITIES = {"spot": "Spot", "on-demand": "Regular"}
 
 
+@runtime_checkable
+class PoolCluster(Protocol):
+    """What an agent pool joins: the cluster's name, resource group, node subnet, version and host encryption.
+    An AksCluster is one; ExistingAksCluster names a cluster made elsewhere."""
+
+    @property
+    def name(self) -> pulumi.Input[str]: ...
+
+    @property
+    def resource_group_name(self) -> pulumi.Input[str]: ...
+
+    @property
+    def node_subnet_id(self) -> pulumi.Input[str]: ...
+
+    @property
+    def kubernetes_version(self) -> str: ...
+
+    @property
+    def encryption_at_host(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class ExistingAksCluster:
+    """An AKS cluster made elsewhere, as a pool needs it (its pools' VMs encrypt at host unless it says not)."""
+
+    name: pulumi.Input[str]
+    resource_group_name: pulumi.Input[str]
+    node_subnet_id: pulumi.Input[str]
+    kubernetes_version: str
+    encryption_at_host: bool = True
+
+
 class GpuNodePoolArgs(ComponentArgs):
     pool: GpuPoolSpec
-    cluster_name: PulumiInput
-    resource_group_name: PulumiInput
-    node_subnet_id: PulumiInput
-    kubernetes_version: str
-    encryption_at_host: bool = Field(True, description="As the cluster's spec.encryption_at_host.")
+    cluster: PoolCluster = Field(
+        description="The cluster the pool joins: an AksCluster, or ExistingAksCluster(name, resource group, node "
+        "subnet, version)."
+    )
     tags: AzureTags = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -79,11 +113,12 @@ class GpuNodePool(pulumi.ComponentResource):
         self.labels = gpu_node_labels(pool.name, pool.accelerator, pool.capacity)
         self.taints = node_taints(pool)
 
+        cluster = args.cluster
         agent_pool = containerservice.AgentPool(
             name,
             agent_pool_name=aks_pool_name(pool.name),
-            resource_name_=args.cluster_name,
-            resource_group_name=args.resource_group_name,
+            resource_name_=cluster.name,
+            resource_group_name=cluster.resource_group_name,
             mode="User",
             os_type="Linux",
             os_sku="Ubuntu",
@@ -94,10 +129,10 @@ class GpuNodePool(pulumi.ComponentResource):
             min_count=pool.min_size,
             max_count=pool.max_size,
             count=pool.desired,
-            enable_encryption_at_host=args.encryption_at_host,
+            enable_encryption_at_host=cluster.encryption_at_host,
             enable_node_public_ip=False,
-            vnet_subnet_id=args.node_subnet_id,
-            orchestrator_version=args.kubernetes_version,
+            vnet_subnet_id=cluster.node_subnet_id,
+            orchestrator_version=cluster.kubernetes_version,
             node_labels=self.labels,
             node_taints=self.taints,
             type="VirtualMachineScaleSets",

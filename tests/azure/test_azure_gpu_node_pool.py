@@ -2,7 +2,7 @@
 
 import pytest
 
-from lepton_infra.components.azure.gpu_node_pool import GpuNodePool
+from lepton_infra.components.azure.gpu_node_pool import ExistingAksCluster, GpuNodePool
 
 from azure_support import RESOURCE_GROUP, SUBNET_ID, TAGS, rejected, run_azure
 
@@ -13,10 +13,7 @@ def args(**pool):
     spec = {"name": "h100", "accelerator": "h100", "gpus_per_node": 8, "min_size": 0, "max_size": 3, **pool}
     return {
         "pool": spec,
-        "cluster_name": "dev-az-weu",
-        "resource_group_name": RESOURCE_GROUP,
-        "node_subnet_id": SUBNET_ID,
-        "kubernetes_version": "1.35",
+        "cluster": ExistingAksCluster("dev-az-weu", RESOURCE_GROUP, SUBNET_ID, "1.35"),
         "tags": TAGS,
     }
 
@@ -144,4 +141,18 @@ def test_an_unsupported_gpu_count_names_the_counts_azure_offers():
 def test_bad_pool_specs_name_the_field_and_register_nothing(pool, field):
     error, plan = rejected(lambda: GpuNodePool("gpu", args(**pool)))
     assert field in dict(error.issues)
+    assert plan.resources == []
+
+
+def test_the_pool_joins_with_its_clusters_version_and_host_encryption():
+    cluster = ExistingAksCluster("prod-az-eus", RESOURCE_GROUP, SUBNET_ID, "1.34", encryption_at_host=False)
+    pool = run_azure(lambda: GpuNodePool("gpu", {**args(), "cluster": cluster})).one(AGENT_POOL)
+    assert (pool.inputs["resourceName"], pool.inputs["orchestratorVersion"]) == ("prod-az-eus", "1.34")
+    assert pool.inputs["enableEncryptionAtHost"] is False
+
+
+def test_a_cluster_given_as_loose_ids_is_refused_naming_the_field():
+    loose = {"pool": args()["pool"], "cluster": "dev-az-weu", "resource_group_name": RESOURCE_GROUP}
+    error, plan = rejected(lambda: GpuNodePool("gpu", loose))
+    assert {"cluster", "resource_group_name"} <= set(dict(error.issues))
     assert plan.resources == []
