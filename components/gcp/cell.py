@@ -85,7 +85,7 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         identity = WorkloadIdentity(
             identity_name,
             {
-                "workload_pool": cluster.workload_pool,
+                "cluster": cluster,
                 "namespace": namespace,
                 "service_account": service_account,
                 "account_id": account_id(identity_name),

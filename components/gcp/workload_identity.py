@@ -11,12 +11,15 @@ never from roles written at the call site.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
 import pulumi
 import pulumi_gcp.serviceaccount as serviceaccount
 from pydantic import Field
 
 from lepton_infra.cell_contract import IdentityBinding
-from lepton_infra.spec import ComponentArgs, DnsLabel, PulumiInput, parse_model
+from lepton_infra.spec import ComponentArgs, DnsLabel, parse_model
 
 from . import _project
 from ._names import ACCOUNT_ID_MAX, account_id
@@ -26,8 +29,26 @@ SERVICE_ACCOUNT_ANNOTATION = "iam.gke.io/gcp-service-account"
 WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
 
 
+@runtime_checkable
+class WorkloadPoolCluster(Protocol):
+    """What the identity trusts: a cluster's workload pool, <project>.svc.id.goog. A GkeCluster is one;
+    WorkloadPool names another's."""
+
+    @property
+    def workload_pool(self) -> pulumi.Input[str]: ...
+
+
+@dataclass(frozen=True)
+class WorkloadPool:
+    """The workload pool of a cluster made elsewhere (every GKE cluster of a project shares <project>.svc.id.goog)."""
+
+    workload_pool: pulumi.Input[str]
+
+
 class WorkloadIdentityArgs(ComponentArgs):
-    workload_pool: PulumiInput = Field(description="The cluster's workload pool, <project>.svc.id.goog (GkeCluster.workload_pool).")
+    cluster: WorkloadPoolCluster = Field(
+        description="The cluster whose service account acts as the Google one: a GkeCluster, or WorkloadPool(pool)."
+    )
     namespace: DnsLabel
     service_account: DnsLabel
     account_id: str | None = Field(
@@ -67,7 +88,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
             f"{name}-workload-identity-user",
             service_account_id=account.name,
             role=WORKLOAD_IDENTITY_USER,
-            member=pulumi.Output.from_input(args.workload_pool).apply(
+            member=pulumi.Output.from_input(args.cluster.workload_pool).apply(
                 lambda pool: workload_member(pool, args.namespace, args.service_account)
             ),
             opts=child,
@@ -75,7 +96,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
         self.email = account.email
         self.member = _project.member(account.email)
         self.service_account_annotations = account.email.apply(lambda email: {SERVICE_ACCOUNT_ANNOTATION: email})
-        self._project = pulumi.Output.from_input(args.workload_pool).apply(lambda pool: pool.removesuffix(".svc.id.goog"))
+        self._project = pulumi.Output.from_input(args.cluster.workload_pool).apply(lambda pool: pool.removesuffix(".svc.id.goog"))
         self.register_outputs(
             {"email": self.email, "member": self.member, "service_account_annotations": self.service_account_annotations}
         )

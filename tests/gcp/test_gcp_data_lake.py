@@ -4,7 +4,7 @@ import pulumi
 import pytest
 
 from lepton_infra.components.gcp.data_lake import DataLake
-from lepton_infra.components.gcp.workload_identity import WorkloadIdentity
+from lepton_infra.components.gcp.workload_identity import WorkloadIdentity, WorkloadPool
 from lepton_infra.testing.mocks.gcp import project_number
 
 from gcp_support import (
@@ -46,7 +46,7 @@ def lake_args(protected=False, **spec):
 
 def identity(name):
     pool = f"{PROJECT}.svc.id.goog"
-    return WorkloadIdentity(f"{name}-identity", {"workload_pool": pool, "namespace": "models", "service_account": name})
+    return WorkloadIdentity(f"{name}-identity", {"cluster": WorkloadPool(pool), "namespace": "models", "service_account": name})
 
 
 @pytest.fixture(scope="module")

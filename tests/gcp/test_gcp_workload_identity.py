@@ -4,7 +4,7 @@ import pulumi
 import pytest
 
 from lepton_infra.cell_contract import Grantee, IdentityBinding
-from lepton_infra.components.gcp.workload_identity import SERVICE_ACCOUNT_ANNOTATION, WorkloadIdentity
+from lepton_infra.components.gcp.workload_identity import SERVICE_ACCOUNT_ANNOTATION, WorkloadIdentity, WorkloadPool
 
 from gcp_support import ACCOUNT, ACCOUNT_MEMBER, PROJECT, gcp_run, rejected
 
@@ -12,7 +12,7 @@ POOL = f"{PROJECT}.svc.id.goog"
 
 
 def identity_args(**overrides):
-    return {"workload_pool": POOL, "namespace": "models", "service_account": "llm", **overrides}
+    return {"cluster": WorkloadPool(POOL), "namespace": "models", "service_account": "llm", **overrides}
 
 
 def plan_of(name="llm-identity", **overrides):
@@ -90,4 +90,11 @@ def test_an_explicit_account_id_is_used_as_given():
 def test_bad_names_are_rejected_before_anything_exists(field, value):
     error, plan = rejected(lambda: WorkloadIdentity("llm-identity", identity_args(**{field: value})))
     assert field in dict(error.issues)
+    assert plan.resources == []
+
+
+def test_a_loose_workload_pool_string_is_refused_naming_the_cluster_field():
+    """The identity takes the cluster (a GkeCluster, or WorkloadPool for one made elsewhere), as on AWS and Azure."""
+    error, plan = rejected(lambda: WorkloadIdentity("llm-identity", identity_args(cluster=POOL)))
+    assert "cluster" in dict(error.issues)
     assert plan.resources == []
