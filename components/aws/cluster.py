@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Mapping, Required, Sequence, TypedDict
 
 import pulumi
 import pulumi_aws.eks as eks
@@ -62,6 +62,18 @@ DEFAULT_STORAGE_CLASS = "gp3-encrypted"
 ECR_PULL_ONLY_POLICY = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly"
 
 
+class EksClusterArgsDict(TypedDict, total=False):
+    """EksClusterArgs as a plain dict: the same keys, validated the same way."""
+
+    protected: bool
+    name: DnsLabel | None
+    spec: Required[ClusterSpec | Mapping[str, Any]]
+    subnet_ids: Required[PulumiInput[Sequence[PulumiInput[str]]]]
+    vpc_id: PulumiInput[str] | None
+    admin_principal_arns: Sequence[str]
+    tags: Mapping[str, str]
+
+
 class EksClusterArgs(ClusterArgs):
     name: DnsLabel | None = Field(
         None,
@@ -74,8 +86,10 @@ class EksClusterArgs(ClusterArgs):
     protected: bool = Field(
         False, description="Protect and retain the secrets key and log groups; the endpoint is private unless spec says."
     )
-    subnet_ids: PulumiInput = Field(description="Private subnets for the control-plane ENIs and the system nodes.")
-    vpc_id: PulumiInput = Field(
+    subnet_ids: PulumiInput[Sequence[PulumiInput[str]]] = Field(
+        description="Private subnets for the control-plane ENIs and the system nodes."
+    )
+    vpc_id: PulumiInput[str] | None = Field(
         None, description="EKS derives the VPC from the subnets; kept as an output for in-cluster controllers that need it."
     )
     admin_principal_arns: list[str] = Field(
@@ -181,7 +195,9 @@ class EksCluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     provider: k8s.Provider
 
-    def __init__(self, name: str, args: EksClusterArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: EksClusterArgs | EksClusterArgsDict, opts: pulumi.ResourceOptions | None = None
+    ):
         args = parse_model(EksClusterArgs, args)
         super().__init__("lepton:aws:EksCluster", name, None, opts)
         cluster_name = args.name or stack_scoped_name(pulumi.get_stack(), name, max_length=CLUSTER_NAME_MAX)

@@ -15,7 +15,7 @@ table).
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Mapping, Protocol, Required, TypedDict, runtime_checkable
 
 import pulumi
 from pulumi_aws import get_caller_identity_output, get_partition_output, get_region_output
@@ -54,6 +54,16 @@ class AutoscaledCluster(OidcTrust, Protocol):
 
     @property
     def kubernetes_version(self) -> str: ...
+
+
+class ClusterAutoscalerArgsDict(TypedDict, total=False):
+    """ClusterAutoscalerArgs as a plain dict: the same keys, validated the same way."""
+
+    cluster: Required[AutoscaledCluster]
+    expander: Expander
+    chart_version: str
+    role_name: str | None
+    tags: Mapping[str, str]
 
 
 class ClusterAutoscalerArgs(ComponentArgs):
@@ -185,7 +195,9 @@ class ClusterAutoscaler(pulumi.ComponentResource):
     release_status: pulumi.Output[str]
     image_tag: str
 
-    def __init__(self, name: str, args: ClusterAutoscalerArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: ClusterAutoscalerArgs | ClusterAutoscalerArgsDict, opts: pulumi.ResourceOptions | None = None
+    ):
         args = parse_model(ClusterAutoscalerArgs, args)
         super().__init__(TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

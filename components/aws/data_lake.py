@@ -10,7 +10,7 @@ WorkloadIdentity.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, Sequence
+from typing import Any, Literal, Mapping, Required, Sequence, TypedDict
 
 import pulumi
 import pulumi_aws.glue as glue
@@ -51,6 +51,16 @@ _READ_KMS = ("kms:Decrypt",)
 _WRITE_KMS = ("kms:Encrypt", "kms:GenerateDataKey")
 
 
+class DataLakeArgsDict(TypedDict, total=False):
+    """DataLakeArgs as a plain dict: the same keys, validated the same way."""
+
+    spec: DataLakeSpec | Mapping[str, Any]
+    name_prefix: NamePrefix | None
+    protected: bool
+    tags: Mapping[str, str]
+    backup_provider: pulumi.ProviderResource | None
+
+
 class DataLakeArgs(ComponentArgs):
     spec: DataLakeSpec = Field(default_factory=DataLakeSpec)
     name_prefix: NamePrefix | None = Field(
@@ -58,7 +68,7 @@ class DataLakeArgs(ComponentArgs):
     )
     protected: bool = Field(False, description="protect + retain_on_delete on buckets and keys (prod).")
     tags: dict[str, str] = Field(default_factory=dict)
-    backup_provider: PulumiInput | None = Field(
+    backup_provider: pulumi.ProviderResource | None = Field(
         None, description="An aws.Provider for spec.backup.region; required exactly when spec.backup is set."
     )
 
@@ -202,7 +212,7 @@ class DataLake(pulumi.ComponentResource):
     access_logs_bucket: pulumi.Output[str]
     replica_buckets: dict[str, pulumi.Output[str]]
 
-    def __init__(self, name: str, args: DataLakeArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: DataLakeArgs | DataLakeArgsDict, opts: pulumi.ResourceOptions | None = None):
         args = parse_model(DataLakeArgs, args)
         super().__init__(TOKEN, name, None, opts)
         self._resource_name = name

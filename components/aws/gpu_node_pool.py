@@ -8,6 +8,7 @@ driver and toolkit here.
 
 from __future__ import annotations
 
+from typing import Any, Mapping, Required, Sequence, TypedDict
 import pulumi
 import pulumi_aws.autoscaling as autoscaling
 import pulumi_aws.eks as eks
@@ -27,10 +28,21 @@ _CAPACITY_TYPES = {"spot": "SPOT", "on-demand": "ON_DEMAND"}
 AUTOSCALER_TAG_PREFIX = "k8s.io/cluster-autoscaler"
 
 
+class GpuNodePoolArgsDict(TypedDict, total=False):
+    """GpuNodePoolArgs as a plain dict: the same keys, validated the same way."""
+
+    pool: Required[GpuPoolSpec | Mapping[str, Any]]
+    cluster: Required[EksCluster]
+    subnet_ids: PulumiInput[Sequence[PulumiInput[str]]] | None
+    tags: Mapping[str, str]
+
+
 class GpuNodePoolArgs(ComponentArgs):
     pool: GpuPoolSpec
     cluster: EksCluster = Field(description="The cluster the pool joins: its name, node role, version and subnets.")
-    subnet_ids: PulumiInput = Field(None, description="Where the nodes go; default: the cluster's subnets.")
+    subnet_ids: PulumiInput[Sequence[PulumiInput[str]]] | None = Field(
+        None, description="Where the nodes go; default: the cluster's subnets."
+    )
     tags: dict[str, str] = Field(default_factory=dict)
 
 
@@ -66,7 +78,9 @@ class GpuNodePool(pulumi.ComponentResource):
     labels: dict[str, str]
     taints: list[dict[str, str]]
 
-    def __init__(self, name: str, args: GpuNodePoolArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: GpuNodePoolArgs | GpuNodePoolArgsDict, opts: pulumi.ResourceOptions | None = None
+    ):
         args = parse_model(GpuNodePoolArgs, args)
         args.pool.require_offered_on("aws")
         super().__init__("lepton:aws:GpuNodePool", name, None, opts)

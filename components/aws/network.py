@@ -7,6 +7,7 @@ https://docs.aws.amazon.com/eks/latest/userguide/network-load-balancing.html#_su
 
 from __future__ import annotations
 
+from typing import Any, Mapping, Required, TypedDict
 import ipaddress
 import json
 
@@ -25,6 +26,15 @@ from . import _iam, _logs
 _SPLIT_BITS = 3
 # CloudWatch accepts only certain retention values; 90 days covers an incident review window.
 FLOW_LOG_RETENTION_DAYS = 90
+
+
+class NetworkArgsDict(TypedDict, total=False):
+    """NetworkArgs as a plain dict: the same keys, validated the same way."""
+
+    spec: Required[NetworkSpec | Mapping[str, Any]]
+    cluster_name: Required[str]
+    tags: Mapping[str, str]
+    protected: bool
 
 
 class NetworkArgs(ComponentArgs):
@@ -58,7 +68,7 @@ class Network(pulumi.ComponentResource):
     public_subnet_ids: pulumi.Output[list[str]]
     private_subnet_ids: pulumi.Output[list[str]]
 
-    def __init__(self, name: str, args: NetworkArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: NetworkArgs | NetworkArgsDict, opts: pulumi.ResourceOptions | None = None):
         args = parse_model(NetworkArgs, args)
         super().__init__("lepton:aws:Network", name, None, opts)
         self._name, self._tags, self._protected = name, args.tags, args.protected

@@ -6,6 +6,7 @@ deployment's ``image:tag`` cannot silently change), and layers are encrypted wit
 
 from __future__ import annotations
 
+from typing import Any, Mapping, Required, TypedDict
 import json
 
 import pulumi
@@ -22,6 +23,15 @@ TOKEN = "lepton:aws:ContainerRegistry"
 UNTAGGED_EXPIRY_DAYS = 14
 # ECR repository names: up to 256 characters, lowercase, may contain '/' namespaces.
 _REPOSITORY_NAME_MAX = 256
+
+
+class ContainerRegistryArgsDict(TypedDict, total=False):
+    """ContainerRegistryArgs as a plain dict: the same keys, validated the same way."""
+
+    spec: RegistrySpec | Mapping[str, Any]
+    name_prefix: NamePrefix | None
+    protected: bool
+    tags: Mapping[str, str]
 
 
 class ContainerRegistryArgs(ComponentArgs):
@@ -78,7 +88,9 @@ class ContainerRegistry(pulumi.ComponentResource):
     kms_key_arn: pulumi.Output[str]
     credentials: pulumi.Output[dict]
 
-    def __init__(self, name: str, args: ContainerRegistryArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: ContainerRegistryArgs | ContainerRegistryArgsDict, opts: pulumi.ResourceOptions | None = None
+    ):
         args = parse_model(ContainerRegistryArgs, args)
         super().__init__(TOKEN, name, None, opts)
         data_opts = data_options(self, args.protected)

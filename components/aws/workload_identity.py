@@ -10,7 +10,7 @@ Permissions come from grants (e.g. ``DataLake.grant_read``), never from hand-wri
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Mapping, Protocol, Required, TypedDict, runtime_checkable
 
 import pulumi
 import pulumi_aws.iam as iam
@@ -47,6 +47,16 @@ class OidcProvider:
     oidc_issuer: pulumi.Input[str]
 
 
+class WorkloadIdentityArgsDict(TypedDict, total=False):
+    """WorkloadIdentityArgs as a plain dict: the same keys, validated the same way."""
+
+    cluster: Required[OidcTrust]
+    namespace: Required[DnsLabel]
+    service_account: Required[DnsLabel]
+    role_name: str | None
+    tags: Mapping[str, str]
+
+
 class WorkloadIdentityArgs(ComponentArgs):
     cluster: OidcTrust = Field(
         description="The cluster whose service account assumes the role: an EksCluster, or OidcProvider(arn, issuer)."
@@ -74,7 +84,9 @@ class WorkloadIdentity(pulumi.ComponentResource):
     role_name: pulumi.Output[str]
     service_account_annotations: pulumi.Output[dict]
 
-    def __init__(self, name: str, args: WorkloadIdentityArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: WorkloadIdentityArgs | WorkloadIdentityArgsDict, opts: pulumi.ResourceOptions | None = None
+    ):
         args = parse_model(WorkloadIdentityArgs, args)
         super().__init__(TOKEN, name, None, opts)
         self._resource_name = name

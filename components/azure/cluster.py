@@ -20,7 +20,7 @@ Pulumi, as the EKS kubeconfig uses ``aws eks get-token``).
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, Mapping, Required, TypedDict
 
 import pulumi
 import pulumi_azure_native.containerservice as containerservice
@@ -47,6 +47,18 @@ AKS_AAD_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 OPEN_TO_INTERNET = "0.0.0.0/0"
 
 
+class AksClusterArgsDict(TypedDict, total=False):
+    """AksClusterArgs as a plain dict: the same keys, validated the same way."""
+
+    protected: bool
+    name: str | None
+    spec: AksClusterSpec | Mapping[str, Any]
+    network: AzureNetworkSpec | Mapping[str, Any]
+    resource_group_name: Required[PulumiInput[str]]
+    node_subnet_id: Required[PulumiInput[str]]
+    tags: AzureTags
+
+
 class AksClusterArgs(ClusterArgs):
     name: str | None = Field(
         None,
@@ -55,8 +67,8 @@ class AksClusterArgs(ClusterArgs):
     )
     spec: AksClusterSpec = Field(default_factory=AksClusterSpec)
     network: AzureNetworkSpec = Field(default_factory=AzureNetworkSpec, description="Pod and service ranges.")
-    resource_group_name: PulumiInput
-    node_subnet_id: PulumiInput = Field(description="The subnet the nodes join (Network.node_subnet_id).")
+    resource_group_name: PulumiInput[str]
+    node_subnet_id: PulumiInput[str] = Field(description="The subnet the nodes join (Network.node_subnet_id).")
     tags: AzureTags = Field(default_factory=dict)
 
 
@@ -144,7 +156,9 @@ class AksCluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     provider: k8s.Provider
 
-    def __init__(self, name: str, args: AksClusterArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: AksClusterArgs | AksClusterArgsDict, opts: pulumi.ResourceOptions | None = None
+    ):
         args = parse_model(AksClusterArgs, args)
         super().__init__(TOKEN, name, None, opts)
         cluster_name = args.name or stack_scoped_name(pulumi.get_stack(), name, max_length=CLUSTER_NAME_MAX)

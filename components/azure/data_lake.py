@@ -25,7 +25,7 @@ filesystem only, for a WorkloadIdentity.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Sequence
+from typing import Any, Literal, Mapping, Required, Sequence, TypedDict
 
 import pulumi
 import pulumi_azure_native.managedidentity as managedidentity
@@ -47,13 +47,24 @@ MINIMUM_TLS_VERSION = "TLS1_2"
 _GRANT_ROLES = {"read": _roles.STORAGE_BLOB_DATA_READER, "write": _roles.STORAGE_BLOB_DATA_CONTRIBUTOR}
 
 
+class DataLakeArgsDict(TypedDict, total=False):
+    """DataLakeArgs as a plain dict: the same keys, validated the same way."""
+
+    spec: AdlsDataLakeSpec | Mapping[str, Any]
+    resource_group_name: Required[PulumiInput[str]]
+    name_prefix: NamePrefix | None
+    allowed_subnet_ids: Sequence[PulumiInput[str]]
+    protected: bool
+    tags: AzureTags
+
+
 class DataLakeArgs(ComponentArgs):
     spec: AdlsDataLakeSpec = Field(default_factory=AdlsDataLakeSpec)
-    resource_group_name: PulumiInput
+    resource_group_name: PulumiInput[str]
     name_prefix: NamePrefix | None = Field(
         None, description="Prefix of physical names (account, vault), e.g. <env>-<cell>. Default: <stack>-<name>."
     )
-    allowed_subnet_ids: list[PulumiInput] = Field(
+    allowed_subnet_ids: list[PulumiInput[str]] = Field(
         default_factory=list,
         description="Subnets whose traffic the firewall admits (the cell's node subnet; it needs the Microsoft.Storage "
         "service endpoint, which Network gives it).",
@@ -118,7 +129,7 @@ class DataLake(pulumi.ComponentResource):
     key_vault_uri: pulumi.Output[str]
     key_uri: pulumi.Output[str]
 
-    def __init__(self, name: str, args: DataLakeArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: DataLakeArgs | DataLakeArgsDict, opts: pulumi.ResourceOptions | None = None):
         args = parse_model(DataLakeArgs, args)
         super().__init__(TOKEN, name, None, opts)
         self._resource_name, self._zones = name, list(args.spec.zones)

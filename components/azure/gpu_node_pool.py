@@ -17,7 +17,7 @@ Spot node pool": https://learn.microsoft.com/azure/aks/spot-node-pool).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Mapping, Protocol, Required, TypedDict, runtime_checkable
 
 import pulumi
 import pulumi_azure_native.containerservice as containerservice
@@ -66,6 +66,14 @@ class ExistingAksCluster:
     encryption_at_host: bool = True
 
 
+class GpuNodePoolArgsDict(TypedDict, total=False):
+    """GpuNodePoolArgs as a plain dict: the same keys, validated the same way."""
+
+    pool: Required[GpuPoolSpec | Mapping[str, Any]]
+    cluster: Required[PoolCluster]
+    tags: AzureTags
+
+
 class GpuNodePoolArgs(ComponentArgs):
     pool: GpuPoolSpec
     cluster: PoolCluster = Field(
@@ -104,7 +112,9 @@ class GpuNodePool(pulumi.ComponentResource):
     labels: dict[str, str]
     taints: list[str]
 
-    def __init__(self, name: str, args: GpuNodePoolArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: GpuNodePoolArgs | GpuNodePoolArgsDict, opts: pulumi.ResourceOptions | None = None
+    ):
         args = parse_model(GpuNodePoolArgs, args)
         args.pool.require_offered_on("azure")
         super().__init__(TOKEN, name, None, opts)

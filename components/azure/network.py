@@ -7,6 +7,7 @@ admit exactly this subnet (Azure Storage docs, "Grant access from a virtual netw
 
 from __future__ import annotations
 
+from typing import Any, Mapping, Required, TypedDict
 import pulumi
 import pulumi_azure_native.network as network
 from pydantic import Field
@@ -18,9 +19,17 @@ TOKEN = "lepton:azure:Network"
 STORAGE_SERVICE_ENDPOINT = "Microsoft.Storage"
 
 
+class NetworkArgsDict(TypedDict, total=False):
+    """NetworkArgs as a plain dict: the same keys, validated the same way."""
+
+    spec: AzureNetworkSpec | Mapping[str, Any]
+    resource_group_name: Required[PulumiInput[str]]
+    tags: AzureTags
+
+
 class NetworkArgs(ComponentArgs):
     spec: AzureNetworkSpec = Field(default_factory=AzureNetworkSpec)
-    resource_group_name: PulumiInput
+    resource_group_name: PulumiInput[str]
     tags: AzureTags = Field(default_factory=dict)
 
 
@@ -31,7 +40,7 @@ class Network(pulumi.ComponentResource):
     vnet_name: pulumi.Output[str]
     node_subnet_id: pulumi.Output[str]
 
-    def __init__(self, name: str, args: NetworkArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: NetworkArgs | NetworkArgsDict, opts: pulumi.ResourceOptions | None = None):
         args = parse_model(NetworkArgs, args)
         super().__init__(TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import urllib.parse
 import urllib.request
-from typing import Any
+from typing import Any, Mapping, Required, TypedDict
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
@@ -59,9 +59,19 @@ _EXCHANGE_TIMEOUT_SECONDS = 30
 EXCHANGE_CALL = "azure-native:containerregistry/oauth2:exchange"
 
 
+class ContainerRegistryArgsDict(TypedDict, total=False):
+    """ContainerRegistryArgs as a plain dict: the same keys, validated the same way."""
+
+    spec: RegistrySpec | Mapping[str, Any]
+    resource_group_name: Required[PulumiInput[str]]
+    name_prefix: NamePrefix | None
+    protected: bool
+    tags: AzureTags
+
+
 class ContainerRegistryArgs(ComponentArgs):
     spec: RegistrySpec = Field(default_factory=RegistrySpec)
-    resource_group_name: PulumiInput
+    resource_group_name: PulumiInput[str]
     name_prefix: NamePrefix | None = Field(
         None, description="Prefix of the registry's (global) name, e.g. <env>-<cell>. Default: <stack>-<name>."
     )
@@ -105,7 +115,9 @@ class ContainerRegistry(pulumi.ComponentResource):
     repository_url: pulumi.Output[str]
     credentials: pulumi.Output[dict]
 
-    def __init__(self, name: str, args: ContainerRegistryArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: ContainerRegistryArgs | ContainerRegistryArgsDict, opts: pulumi.ResourceOptions | None = None
+    ):
         args = parse_model(ContainerRegistryArgs, args)
         super().__init__(TOKEN, name, None, opts)
         prefix = args.name_prefix or stack_scoped_name(pulumi.get_stack(), name)

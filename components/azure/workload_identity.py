@@ -13,7 +13,7 @@ can never disagree). Permissions come from grants (``DataLake.grant_read``), nev
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Required, TypedDict, runtime_checkable
 
 import pulumi
 import pulumi_azure_native.managedidentity as managedidentity
@@ -52,8 +52,19 @@ class OidcIssuer:
     oidc_issuer_url: pulumi.Input[str]
 
 
+class WorkloadIdentityArgsDict(TypedDict, total=False):
+    """WorkloadIdentityArgs as a plain dict: the same keys, validated the same way."""
+
+    resource_group_name: Required[PulumiInput[str]]
+    cluster: Required[FederatedCluster]
+    namespace: Required[DnsLabel]
+    service_account: Required[DnsLabel]
+    identity_name: str | None
+    tags: AzureTags
+
+
 class WorkloadIdentityArgs(ComponentArgs):
-    resource_group_name: PulumiInput
+    resource_group_name: PulumiInput[str]
     cluster: FederatedCluster = Field(description="The cluster whose service account uses the identity: an AksCluster, or OidcIssuer(url).")
     namespace: DnsLabel
     service_account: DnsLabel
@@ -79,7 +90,9 @@ class WorkloadIdentity(pulumi.ComponentResource):
     tenant_id: pulumi.Output[str]
     service_account_annotations: pulumi.Output[dict]
 
-    def __init__(self, name: str, args: WorkloadIdentityArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: WorkloadIdentityArgs | WorkloadIdentityArgsDict, opts: pulumi.ResourceOptions | None = None
+    ):
         args = parse_model(WorkloadIdentityArgs, args)
         super().__init__(TOKEN, name, None, opts)
         self._resource_name = name

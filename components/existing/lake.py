@@ -16,7 +16,7 @@ zone's reader.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Mapping, Required, Sequence, TypedDict
 
 import pulumi
 import pulumi_kubernetes.core.v1 as core
@@ -64,6 +64,14 @@ def identities_config(admin: tuple[str, str], readers: dict[str, tuple[str, str]
     })
 
 
+class InClusterLakeArgsDict(TypedDict, total=False):
+    """InClusterLakeArgs as a plain dict: the same keys, validated the same way."""
+
+    spec: InClusterLakeSpec | Mapping[str, Any]
+    zones: Required[Sequence[DnsLabel]]
+    protected: bool
+
+
 class InClusterLakeArgs(ComponentArgs):
     spec: InClusterLakeSpec = InClusterLakeSpec()
     zones: list[DnsLabel] = Field(min_length=1, description="A bucket per zone, named as the zone.")
@@ -107,7 +115,9 @@ class InClusterLake(pulumi.ComponentResource):
     buckets: dict[str, pulumi.Output[str]]
     readers: dict[str, tuple[pulumi.Output[str], pulumi.Output[str]]]
 
-    def __init__(self, name: str, args: InClusterLakeArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: InClusterLakeArgs | InClusterLakeArgsDict, opts: pulumi.ResourceOptions | None = None
+    ):
         args = parse_model(InClusterLakeArgs, args)
         super().__init__(TOKEN, name, None, opts)
         spec = args.spec

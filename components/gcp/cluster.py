@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping, Required, TypedDict
 
 import pulumi
 import pulumi_gcp.container as container
@@ -46,6 +46,19 @@ _AUTH_PLUGIN_HINT = (
 )
 
 
+class GkeClusterArgsDict(TypedDict, total=False):
+    """GkeClusterArgs as a plain dict: the same keys, validated the same way."""
+
+    protected: bool
+    name: str | None
+    spec: GkeClusterSpec | Mapping[str, Any]
+    network: Required[PulumiInput[str]]
+    subnetwork: Required[PulumiInput[str]]
+    pods_range_name: str
+    services_range_name: str
+    labels: GcpLabels
+
+
 class GkeClusterArgs(ClusterArgs):
     name: str | None = Field(
         None,
@@ -56,8 +69,8 @@ class GkeClusterArgs(ClusterArgs):
     protected: bool = Field(
         False, description="Deletion protection, and protect + retain the secrets key; the endpoint is private unless spec says."
     )
-    network: PulumiInput = Field(description="The VPC (id or self link).")
-    subnetwork: PulumiInput = Field(description="The nodes' subnet (id or self link) with the pods and services ranges.")
+    network: PulumiInput[str] = Field(description="The VPC (id or self link).")
+    subnetwork: PulumiInput[str] = Field(description="The nodes' subnet (id or self link) with the pods and services ranges.")
     pods_range_name: str = PODS_RANGE
     services_range_name: str = SERVICES_RANGE
     labels: GcpLabels = Field(default_factory=dict)
@@ -98,7 +111,9 @@ class GkeCluster(pulumi.ComponentResource):
     node_zones: list[str]
     provider: k8s.Provider
 
-    def __init__(self, name: str, args: GkeClusterArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: GkeClusterArgs | GkeClusterArgsDict, opts: pulumi.ResourceOptions | None = None
+    ):
         args = parse_model(GkeClusterArgs, args)
         super().__init__(TOKEN, name, None, opts)
         cluster_name = args.name or rfc1035(pulumi.get_stack(), name, max_length=CLUSTER_NAME_MAX)

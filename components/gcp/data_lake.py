@@ -21,7 +21,7 @@ the source's Pub/Sub notifications), legacyBucketWriter on the backup, and nothi
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Mapping, Required, TypedDict
 
 import pulumi
 import pulumi_gcp.bigquery as bigquery
@@ -58,6 +58,15 @@ CMEK_ONLY = {
     "google_managed_encryption_enforcement_config": {"restriction_mode": "FullyRestricted"},
     "customer_supplied_encryption_enforcement_config": {"restriction_mode": "FullyRestricted"},
 }
+
+
+class DataLakeArgsDict(TypedDict, total=False):
+    """DataLakeArgs as a plain dict: the same keys, validated the same way."""
+
+    spec: GcsDataLakeSpec | Mapping[str, Any]
+    name_prefix: NamePrefix | None
+    protected: bool
+    labels: GcpLabels
 
 
 class DataLakeArgs(ComponentArgs):
@@ -123,7 +132,7 @@ class DataLake(pulumi.ComponentResource):
     datasets: dict[str, pulumi.Output[str]]
     access_logs_bucket: pulumi.Output[str] | None
 
-    def __init__(self, name: str, args: DataLakeArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: DataLakeArgs | DataLakeArgsDict, opts: pulumi.ResourceOptions | None = None):
         args = parse_model(DataLakeArgs, args)
         super().__init__(TOKEN, name, None, opts)
         self._resource_name = name

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from typing import Any, Mapping, Required, Sequence, TypedDict
 import pulumi
 import pulumi_gcp.container as container
 from pydantic import Field
@@ -30,6 +31,16 @@ TOKEN = "lepton:gcp:GpuNodePool"
 # Spot: ANY puts nodes where capacity is (fewer preemptions); on demand: BALANCED spreads them over the zones
 # (NodePoolAutoscaling.location_policy in the GKE API).
 _LOCATION_POLICY = {"spot": "ANY", "on-demand": "BALANCED"}
+
+
+class GpuNodePoolArgsDict(TypedDict, total=False):
+    """GpuNodePoolArgs as a plain dict: the same keys, validated the same way."""
+
+    pool: Required[GpuPoolSpec | Mapping[str, Any]]
+    cluster: Required[GkeCluster]
+    node_zones: Sequence[str] | None
+    gpu_driver_version: GpuDriverVersion
+    labels: GcpLabels
 
 
 class GpuNodePoolArgs(ComponentArgs):
@@ -53,7 +64,9 @@ class GpuNodePool(pulumi.ComponentResource):
     labels: dict[str, str]
     taints: list[dict[str, str]]
 
-    def __init__(self, name: str, args: GpuNodePoolArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: GpuNodePoolArgs | GpuNodePoolArgsDict, opts: pulumi.ResourceOptions | None = None
+    ):
         args = parse_model(GpuNodePoolArgs, args)
         args.pool.require_offered_on("gcp")
         super().__init__(TOKEN, name, None, opts)

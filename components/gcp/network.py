@@ -10,6 +10,7 @@ Google access, VPC flow logs, and Cloud NAT so private nodes (no external IPs) r
 
 from __future__ import annotations
 
+from typing import Any, Mapping, Required, TypedDict
 import pulumi
 import pulumi_gcp.compute as compute
 from pydantic import Field
@@ -25,6 +26,13 @@ SERVICES_RANGE = "services"
 # All flows, at the finest interval, with metadata: the traffic audit trail AWS's flow logs give (ALL, 60 s).
 FLOW_LOGS = {"aggregation_interval": "INTERVAL_5_SEC", "flow_sampling": 1.0, "metadata": "INCLUDE_ALL_METADATA"}
 NAT_LOGS = {"enable": True, "filter": "ERRORS_ONLY"}
+
+
+class NetworkArgsDict(TypedDict, total=False):
+    """NetworkArgs as a plain dict: the same keys, validated the same way."""
+
+    spec: GcpNetworkSpec | Mapping[str, Any]
+    name: str | None
 
 
 class NetworkArgs(ComponentArgs):
@@ -46,7 +54,7 @@ class Network(pulumi.ComponentResource):
     pods_range_name: str
     services_range_name: str
 
-    def __init__(self, name: str, args: NetworkArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: NetworkArgs | NetworkArgsDict, opts: pulumi.ResourceOptions | None = None):
         args = parse_model(NetworkArgs, args)
         super().__init__(TOKEN, name, None, opts)
         spec = args.spec

@@ -10,7 +10,7 @@ https://cloud.google.com/artifact-registry/docs/docker/authentication#token), ne
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping, Required, TypedDict
 
 import pulumi
 import pulumi_gcp.artifactregistry as artifactregistry
@@ -29,6 +29,15 @@ TOKEN = "lepton:gcp:ContainerRegistry"
 UNTAGGED_EXPIRY = "1209600s"  # 14 days, as the AWS registry expires untagged images
 TOKEN_USER = "oauth2accesstoken"
 PULL_ROLE = "roles/artifactregistry.reader"
+
+
+class ContainerRegistryArgsDict(TypedDict, total=False):
+    """ContainerRegistryArgs as a plain dict: the same keys, validated the same way."""
+
+    spec: RegistrySpec | Mapping[str, Any]
+    name_prefix: NamePrefix | None
+    protected: bool
+    labels: GcpLabels
 
 
 class ContainerRegistryArgs(ComponentArgs):
@@ -65,7 +74,9 @@ class ContainerRegistry(pulumi.ComponentResource):
     kms_key_id: pulumi.Output[str]
     credentials: pulumi.Output[dict]
 
-    def __init__(self, name: str, args: ContainerRegistryArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: ContainerRegistryArgs | ContainerRegistryArgsDict, opts: pulumi.ResourceOptions | None = None
+    ):
         args = parse_model(ContainerRegistryArgs, args)
         super().__init__(TOKEN, name, None, opts)
         self._resource_name = name

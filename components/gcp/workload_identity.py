@@ -12,7 +12,7 @@ never from roles written at the call site.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Required, TypedDict, runtime_checkable
 
 import pulumi
 import pulumi_gcp.serviceaccount as serviceaccount
@@ -45,6 +45,15 @@ class WorkloadPool:
     workload_pool: pulumi.Input[str]
 
 
+class WorkloadIdentityArgsDict(TypedDict, total=False):
+    """WorkloadIdentityArgs as a plain dict: the same keys, validated the same way."""
+
+    cluster: Required[WorkloadPoolCluster]
+    namespace: Required[DnsLabel]
+    service_account: Required[DnsLabel]
+    account_id: str | None
+
+
 class WorkloadIdentityArgs(ComponentArgs):
     cluster: WorkloadPoolCluster = Field(
         description="The cluster whose service account acts as the Google one: a GkeCluster, or WorkloadPool(pool)."
@@ -72,7 +81,9 @@ class WorkloadIdentity(pulumi.ComponentResource):
     member: pulumi.Output[str]
     service_account_annotations: pulumi.Output[dict]
 
-    def __init__(self, name: str, args: WorkloadIdentityArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: WorkloadIdentityArgs | WorkloadIdentityArgsDict, opts: pulumi.ResourceOptions | None = None
+    ):
         args = parse_model(WorkloadIdentityArgs, args)
         super().__init__(TOKEN, name, None, opts)
         self.resource_name = name

@@ -7,7 +7,7 @@ on an existing (on-prem) cluster it installs driver and toolkit too (docs/design
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping, Required, TypedDict
 
 import pulumi
 from pydantic import Field
@@ -21,6 +21,14 @@ TOKEN = "lepton:kubernetes:NvidiaGpuRuntime"
 NAMESPACE = "gpu-operator"
 CHART = "gpu-operator"
 CHART_REPO = "https://helm.ngc.nvidia.com/nvidia"
+
+
+class NvidiaGpuRuntimeArgsDict(TypedDict, total=False):
+    """NvidiaGpuRuntimeArgs as a plain dict: the same keys, validated the same way."""
+
+    spec: GpuRuntimeSpec | Mapping[str, Any]
+    driver_preinstalled: Required[bool]
+    device_plugin_preinstalled: bool
 
 
 class NvidiaGpuRuntimeArgs(ComponentArgs):
@@ -59,7 +67,9 @@ class NvidiaGpuRuntime(pulumi.ComponentResource):
     release_name: pulumi.Output[str]
     release_status: pulumi.Output[str]
 
-    def __init__(self, name: str, args: NvidiaGpuRuntimeArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: NvidiaGpuRuntimeArgs | NvidiaGpuRuntimeArgsDict, opts: pulumi.ResourceOptions | None = None
+    ):
         args = parse_model(NvidiaGpuRuntimeArgs, args)
         super().__init__(TOKEN, name, None, opts)
 

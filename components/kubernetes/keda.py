@@ -3,7 +3,7 @@ Deployment on serving's own metrics through the ScaledObject the model declares 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping, Required, TypedDict
 
 import pulumi
 from pydantic import Field
@@ -17,6 +17,13 @@ NAMESPACE = "keda"
 CHART = "keda"
 CHART_REPO = "https://kedacore.github.io/charts"
 RELEASE = "keda"
+
+
+class KedaArgsDict(TypedDict, total=False):
+    """KedaArgs as a plain dict: the same keys, validated the same way."""
+
+    spec: MonitoringSpec | Mapping[str, Any]
+    cell: Required[DnsLabel]
 
 
 class KedaArgs(ComponentArgs):
@@ -39,7 +46,7 @@ class Keda(pulumi.ComponentResource):
     release_name: pulumi.Output[str]
     release_status: pulumi.Output[str]
 
-    def __init__(self, name: str, args: KedaArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: KedaArgs | KedaArgsDict, opts: pulumi.ResourceOptions | None = None):
         args = parse_model(KedaArgs, args)
         super().__init__(TOKEN, name, None, opts)
 

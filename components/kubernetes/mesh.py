@@ -17,7 +17,7 @@ import hashlib
 
 import base64
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Mapping, Required, TypedDict
 
 import pulumi
 import pulumi_kubernetes.core.v1 as core
@@ -85,10 +85,29 @@ class MeshMember:
     ready: list[pulumi.Resource]  # istio-system exists, and the reader's token is issued
 
 
+class MultiClusterArgsDict(TypedDict, total=False):
+    """MultiClusterArgs as a plain dict: the same keys, validated the same way."""
+
+    ca: Required[PluggedCa]
+
+
 class MultiClusterArgs(ComponentArgs):
     """The mesh across cells: this cluster's CA, an intermediate under the mesh's one root."""
 
     ca: PluggedCa
+
+
+class IstioMeshArgsDict(TypedDict, total=False):
+    """IstioMeshArgs as a plain dict: the same keys, validated the same way."""
+
+    spec: MeshSpec | Mapping[str, Any]
+    internal_load_balancer_annotations: Mapping[str, str]
+    mesh_id: DnsLabel
+    cluster_name: Required[DnsLabel]
+    network: Required[DnsLabel]
+    outbound_traffic: Literal["ALLOW_ANY", "REGISTRY_ONLY"]
+    cni_platform: Literal["gke", "k3d", "k3s", "microk8s", "minikube", "openshift"] | None
+    multi_cluster: MultiClusterArgs | MultiClusterArgsDict | None
 
 
 class IstioMeshArgs(ComponentArgs):
@@ -224,7 +243,7 @@ class IstioMesh(pulumi.ComponentResource):
     reader_token: pulumi.Output[str] | None  # with multi_cluster: the token the other cells' istiods read this one with
     member_ready: list[pulumi.Resource]  # what a remote secret for this cluster waits for (istio-system, the token)
 
-    def __init__(self, name: str, args: IstioMeshArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: IstioMeshArgs | IstioMeshArgsDict, opts: pulumi.ResourceOptions | None = None):
         args = parse_model(IstioMeshArgs, args)
         super().__init__(TOKEN, name, None, opts)
         version = args.spec.istio_version

@@ -10,6 +10,7 @@ intermediate two; so do these.
 
 from __future__ import annotations
 
+from typing import Required, TypedDict
 from dataclasses import dataclass
 
 import pulumi
@@ -36,6 +37,15 @@ class PluggedCa:
     cert_chain: pulumi.Output[str]  # cert-chain.pem: intermediate then root
 
 
+class MeshCertificateAuthorityArgsDict(TypedDict, total=False):
+    """MeshCertificateAuthorityArgs as a plain dict: the same keys, validated the same way."""
+
+    mesh_id: DnsLabel
+    organization: str
+    root_validity_hours: int
+    intermediate_validity_hours: int
+
+
 class MeshCertificateAuthorityArgs(ComponentArgs):
     mesh_id: DnsLabel = "lepton"
     organization: str = Field("lepton-infra", min_length=1, description="The O= of every certificate's subject.")
@@ -48,7 +58,9 @@ class MeshCertificateAuthority(pulumi.ComponentResource):
 
     root_cert_pem: pulumi.Output[str]
 
-    def __init__(self, name: str, args: MeshCertificateAuthorityArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: MeshCertificateAuthorityArgs | MeshCertificateAuthorityArgsDict, opts: pulumi.ResourceOptions | None = None
+    ):
         args = parse_model(MeshCertificateAuthorityArgs, args)
         super().__init__(TOKEN, name, None, opts)
         self._args = args

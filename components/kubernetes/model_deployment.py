@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import json
 
-from typing import Annotated, Any, Mapping
+from typing import Annotated, Any, Mapping, Required, Sequence, TypedDict
 
 import pulumi
 import pulumi_kubernetes.apps.v1 as apps
@@ -77,13 +77,31 @@ def _text_or_output(value: Any) -> Any:
 EnvValue = Annotated[Any, AfterValidator(_text_or_output)]
 
 
+class ModelDeploymentArgsDict(TypedDict, total=False):
+    """ModelDeploymentArgs as a plain dict: the same keys, validated the same way."""
+
+    model: Required[ModelSpec | Mapping[str, Any]]
+    image: Required[PulumiInput[str]]
+    namespace: DnsLabel
+    create_namespace: bool
+    model_uri_base: Required[PulumiInput[str]]
+    service_account_annotations: PulumiInput[Mapping[str, PulumiInput[str]]]
+    pod_labels: Mapping[str, str]
+    env: Mapping[str, PulumiInput[str]]
+    secret_env: Mapping[str, PulumiInput[str]]
+    image_pull_secrets: Sequence[DnsLabel]
+    failover: bool
+    prometheus_address: PulumiInput[str]
+    protected: bool
+
+
 class ModelDeploymentArgs(ComponentArgs):
     model: ModelSpec
-    image: PulumiInput = Field(description="Full image reference, e.g. the serving image's ref with digest.")
+    image: PulumiInput[str] = Field(description="Full image reference, e.g. the serving image's ref with digest.")
     namespace: DnsLabel = "models"
     create_namespace: bool = True
-    model_uri_base: PulumiInput = Field(description="URI of the lake's models zone, e.g. s3://bucket.")
-    service_account_annotations: PulumiInput = Field(
+    model_uri_base: PulumiInput[str] = Field(description="URI of the lake's models zone, e.g. s3://bucket.")
+    service_account_annotations: PulumiInput[Mapping[str, PulumiInput[str]]] = Field(
         default_factory=dict, description="Workload identity binding, e.g. eks.amazonaws.com/role-arn."
     )
     pod_labels: dict[str, str] = Field(
@@ -105,7 +123,7 @@ class ModelDeploymentArgs(ComponentArgs):
         description="The model is served in several cells of one mesh: prefer the caller's locality and fail over to "
         "the other cells' endpoints when the local ones fail (outlier detection ejects them).",
     )
-    prometheus_address: PulumiInput = Field(
+    prometheus_address: PulumiInput[str] = Field(
         PROMETHEUS_ADDRESS, description="The Prometheus KEDA queries for the model's queue depth (the cell's own)."
     )
     protected: bool = Field(False, description="Protected environment: the model may not scale to zero.")
@@ -302,7 +320,9 @@ class ModelDeployment(pulumi.ComponentResource):
     host: pulumi.Output[str]
     deployment_names: pulumi.Output[list[str]]
 
-    def __init__(self, name: str, args: ModelDeploymentArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: ModelDeploymentArgs | ModelDeploymentArgsDict, opts: pulumi.ResourceOptions | None = None
+    ):
         args = parse_model(ModelDeploymentArgs, args)
         super().__init__(TOKEN, name, None, opts)
         model, ns = args.model, args.namespace

@@ -9,7 +9,7 @@ carry ``release: <this release>`` in every namespace: the models' PodMonitors (m
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping, Required, TypedDict
 
 import pulumi
 from pydantic import Field
@@ -42,6 +42,14 @@ PROMETHEUS_SECURITY_CONTEXT = {
     "fsGroup": 2000,
     "seccompProfile": {"type": "RuntimeDefault"},
 }
+
+
+class MonitoringArgsDict(TypedDict, total=False):
+    """MonitoringArgs as a plain dict: the same keys, validated the same way."""
+
+    spec: MonitoringSpec | Mapping[str, Any]
+    cell: Required[DnsLabel]
+    cloud: Required[DnsLabel]
 
 
 class MonitoringArgs(ComponentArgs):
@@ -82,7 +90,9 @@ class Monitoring(pulumi.ComponentResource):
     release_status: pulumi.Output[str]
     prometheus_address: pulumi.Output[str]
 
-    def __init__(self, name: str, args: MonitoringArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: MonitoringArgs | MonitoringArgsDict, opts: pulumi.ResourceOptions | None = None
+    ):
         args = parse_model(MonitoringArgs, args)
         super().__init__(TOKEN, name, None, opts)
 

@@ -17,7 +17,7 @@ import hashlib
 import importlib.util
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Mapping, Required, Sequence, TypedDict
 
 import pulumi
 import pulumi_docker_build as docker_build
@@ -64,6 +64,19 @@ def _directory(value: str) -> str:
     return str(path.resolve())
 
 
+class ServingImageArgsDict(TypedDict, total=False):
+    """ServingImageArgs as a plain dict: the same keys, validated the same way."""
+
+    context: str
+    dockerfile: str | None
+    variant: Literal["cpu", "cuda"]
+    repository_url: Required[PulumiInput[str]]
+    tag: Required[str]
+    registry: Required[PulumiInput[Mapping[str, str] | None]]
+    platforms: Sequence[Literal["linux/amd64", "linux/arm64"]]
+    build_on_preview: bool
+
+
 class ServingImageArgs(ComponentArgs):
     context: Annotated[str, AfterValidator(_directory)] = Field(
         default_factory=lambda: str(packaged_context()),
@@ -71,9 +84,9 @@ class ServingImageArgs(ComponentArgs):
     )
     dockerfile: str | None = Field(None, description="Defaults to <context>/serving/Dockerfile.")
     variant: Literal["cpu", "cuda"] = "cuda"
-    repository_url: PulumiInput = Field(description="Registry repository, e.g. <account>.dkr.ecr.<region>.amazonaws.com/serving.")
+    repository_url: PulumiInput[str] = Field(description="Registry repository, e.g. <account>.dkr.ecr.<region>.amazonaws.com/serving.")
     tag: str = Field(pattern=RELEASE_TAG_PATTERN, description="Release tag; the image is pushed as <tag>-<12 hex of its content>.")
-    registry: PulumiInput = Field(
+    registry: PulumiInput[Mapping[str, str] | None] = Field(
         description="Push credentials: {server, username, password} (a plain dict or an Output of one); None pushes "
         "without credentials (a local registry)."
     )
@@ -200,7 +213,9 @@ class ServingImage(pulumi.ComponentResource):
     ref: pulumi.Output[str]
     digest: pulumi.Output[str]
 
-    def __init__(self, name: str, args: ServingImageArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: ServingImageArgs | ServingImageArgsDict, opts: pulumi.ResourceOptions | None = None
+    ):
         args = parse_model(ServingImageArgs, args)
         tag = content_tag(args)  # before the component registers: a bad ignore file leaves nothing behind
         super().__init__(TOKEN, name, None, opts)

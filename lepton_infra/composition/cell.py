@@ -10,6 +10,7 @@ A cell is split in two so clouds share everything above the cluster (docs/design
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Mapping
 
 import pulumi
 
@@ -52,7 +53,7 @@ class Cell(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        spec: PlatformSpec | dict,
+        spec: PlatformSpec | Mapping[str, Any],
         cell: str | None = None,
         build_context: str | Path | None = None,
         opts: pulumi.ResourceOptions | None = None,

@@ -8,6 +8,7 @@ istiod, and writes into every cluster a remote secret for each other cluster. A 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Mapping
 
 import pulumi
 
@@ -30,7 +31,7 @@ class Platform(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        spec: PlatformSpec | dict,
+        spec: PlatformSpec | Mapping[str, Any],
         build_context: str | Path | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Any, Iterable, Literal, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Iterable, Literal, Sequence, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import core_schema
 
 from .. import catalog
 from ..conventions import is_dns_label
@@ -544,7 +545,22 @@ def parse_model(model: type[BaseModel], data: Any, source: str | None = None):
         raise SpecError(_issues_from(err, model), source or model.__name__) from None
 
 
-PulumiInput = Annotated[Any, Field(description="A plain value or a pulumi.Output of it.")]
+class _PassedThrough:
+    """Pydantic metadata: the field is not validated, so a pulumi.Output (or an awaitable) reaches the component as is."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> core_schema.CoreSchema:
+        return core_schema.any_schema()
+
+
+_T = TypeVar("_T")
+if TYPE_CHECKING:
+    # What a type checker sees: PulumiInput[str] is pulumi.Input[str] (a str, an Output of one, or an awaitable).
+    from pulumi import Input as PulumiInput
+else:
+    # At run time the same spelling, without importing pulumi here (the spec is read without the SDK): the value
+    # passes through unvalidated, since an Output's value is unknown until the engine resolves it.
+    PulumiInput = Annotated[_T, _PassedThrough]
 
 
 class ComponentArgs(Validated):
