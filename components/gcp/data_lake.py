@@ -16,7 +16,11 @@ Deletes are not replicated and the backup keeps versions, so it is a backup, not
 zone when its job is created are not copied (same page, "Limitations"): a one-off transfer does that.
 The transfer service agent gets what the Console grants it for replication
 (https://cloud.google.com/storage/docs/using-cross-bucket-replication): legacyBucketOwner on the source (it sets up
-the source's Pub/Sub notifications), legacyBucketWriter on the backup, and nothing project-wide.
+the source's Pub/Sub notifications), legacyBucketWriter on the backup. Replication learns of new objects through
+Pub/Sub: the transfer agent creates the topic and subscription, and Cloud Storage's service agent publishes the
+bucket's notifications to it, so both get Pub/Sub Editor on the project ("Grant required roles" on the cross-bucket
+replication page: https://cloud.google.com/storage-transfer/docs/cross-bucket-replication#grant-required-roles;
+that section's project-wide Storage Admin for the transfer agent is left out: the bucket roles above cover it).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any, Literal, Mapping, Required, TypedDict
 
 import pulumi
 import pulumi_gcp.bigquery as bigquery
+import pulumi_gcp.projects as projects
 import pulumi_gcp.storage as storage
 from pydantic import Field, field_validator
 
@@ -53,6 +58,8 @@ LOG_WRITER = ("group:cloud-storage-analytics@google.com", "roles/storage.objectC
 # The transfer service agent's roles for replication, on the source and on the backup bucket (see the docstring).
 REPLICATION_SOURCE_ROLE = "roles/storage.legacyBucketOwner"
 REPLICATION_SINK_ROLE = "roles/storage.legacyBucketWriter"
+# ...and on the project, for the transfer agent and Cloud Storage's agent (the Pub/Sub notifications replication reads).
+REPLICATION_PUBSUB_ROLE = "roles/pubsub.editor"
 # Only CMEK for new objects: no Google-managed and no customer-supplied keys.
 CMEK_ONLY = {
     "google_managed_encryption_enforcement_config": {"restriction_mode": "FullyRestricted"},
@@ -188,7 +195,7 @@ class DataLake(pulumi.ComponentResource):
         self.backup_buckets: dict[str, pulumi.Output[str]] = {}
         if args.spec.backup:
             self.backup_buckets = self._replicate(
-                name, args.spec.backup.region, physical, lifecycle_rules(args.spec.lifecycle), gcs_agent
+                name, args.spec.backup.region, physical, lifecycle_rules(args.spec.lifecycle), gcs_agent, config.project
             )
 
         self.kms_key_id = self.key.id
@@ -232,11 +239,27 @@ class DataLake(pulumi.ComponentResource):
 
     # building blocks ---------------------------------------------------------------------------
     def _replicate(
-        self, name: str, region: str, physical, rules: list[dict[str, Any]], gcs_agent: pulumi.Output[str]
+        self,
+        name: str,
+        region: str,
+        physical,
+        rules: list[dict[str, Any]],
+        gcs_agent: pulumi.Output[str],
+        project: pulumi.Output[str],
     ) -> dict[str, pulumi.Output[str]]:
         """A bucket per zone in ``region`` under a key of that region (``gcs_agent``, Cloud Storage's service agent,
         may use it), and a replication job from each zone into it."""
         transfer_agent = storage.get_transfer_project_service_account_output(opts=pulumi.InvokeOutputOptions(parent=self)).member
+        notifications = [
+            projects.IAMMember(
+                f"{name}-{agent}-replication-pubsub",
+                project=project,
+                role=REPLICATION_PUBSUB_ROLE,
+                member=member,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for agent, member in (("transfer-agent", transfer_agent), ("storage-agent", gcs_agent))
+        ]
         key, grants = customer_managed_key(
             self, f"{name}-backup-key", location=region, labels=self._labels, opts=self._data, users={"storage": gcs_agent}
         )
@@ -262,7 +285,7 @@ class DataLake(pulumi.ComponentResource):
                     "gcs_data_sink": {"bucket_name": backup.name},
                     "transfer_options": {"delete_objects_unique_in_sink": False, "overwrite_when": "DIFFERENT"},
                 },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=access),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=access + notifications),
             )
             backups[zone] = backup.name
         return backups

@@ -16,6 +16,7 @@ from gcp_support import (
     KEY_MEMBER,
     KEY_RING,
     PROJECT,
+    PROJECT_MEMBER,
     REGION,
     assert_rotating_key_in,
     gcp_run,
@@ -308,6 +309,20 @@ def test_the_transfer_agent_reads_the_zone_and_writes_its_backup_and_has_nothing
     assert by_bucket == expected and len(grants) == len(expected)
     for job in backed_up.of_type(TRANSFER_JOB):
         assert {g.urn for g in grants if job.name.removesuffix("-replication") in g.name} <= set(job.dependencies)
+
+
+def test_replication_reads_its_pubsub_notifications_with_pubsub_editor_for_the_two_agents_only(backed_up):
+    """Cross-bucket replication, "Grant required roles": the transfer agent and Cloud Storage's agent, on the project."""
+    project_grants = backed_up.of_type(PROJECT_MEMBER)
+    assert sorted((g.inputs["member"], g.inputs["role"], g.inputs["project"]) for g in project_grants) == sorted(
+        [(TRANSFER_AGENT, "roles/pubsub.editor", PROJECT), (GCS_AGENT, "roles/pubsub.editor", PROJECT)]
+    )
+    for job in backed_up.of_type(TRANSFER_JOB):
+        assert {g.urn for g in project_grants} <= set(job.dependencies)
+
+
+def test_a_lake_without_backup_grants_nothing_on_the_project(plan):
+    assert plan.of_type(PROJECT_MEMBER) == []
 
 
 def test_backups_are_protected_with_the_lake(backed_up):
