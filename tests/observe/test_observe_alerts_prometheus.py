@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -18,7 +17,7 @@ import yaml
 import tiny_models
 from lepton_infra.components.kubernetes import alert_rules
 from lepton_infra.spec import ModelSpec
-from server_support import free_port, launch
+from server_support import Server, clean_env, free_port, launch
 
 MODEL = ModelSpec(name="tiny", accelerator="cpu", artifact="tiny/v1/model.pt")
 DEADLINE_SECONDS = 60
@@ -63,20 +62,17 @@ class Prometheus:
             }],
         }
         (tmp / "prometheus.yml").write_text(yaml.safe_dump(config))
-        self.log_path = tmp / "prometheus.log"
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [prometheus_binary(), f"--config.file={tmp / 'prometheus.yml'}", f"--storage.tsdb.path={tmp / 'data'}",
-             f"--web.listen-address=127.0.0.1:{self.port}"],
-            stdout=self._log, stderr=subprocess.STDOUT,
-        )
+        command = [prometheus_binary(), f"--config.file={tmp / 'prometheus.yml'}", f"--storage.tsdb.path={tmp / 'data'}",
+                   f"--web.listen-address=127.0.0.1:{self.port}"]
+        # serving's tests' process handle: its log for failure messages, SIGTERM then kill on stop.
+        self.process = Server(command, clean_env(), self.port, tmp / "prometheus.log")
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
+        return self.process.log()[-4000:]
 
     def api(self, path: str, **params: str) -> Any:
-        if self.proc.poll() is not None:
-            pytest.fail(f"prometheus exited with {self.proc.returncode}:\n{self.log()}")
+        if self.process.proc.poll() is not None:
+            pytest.fail(f"prometheus exited with {self.process.proc.returncode}:\n{self.log()}")
         try:
             answer = httpx.get(self.url + path, params=params, timeout=5.0)
         except httpx.TransportError:
@@ -87,13 +83,7 @@ class Prometheus:
         return (self.api("/api/v1/query", query=promql) or {}).get("result", [])
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self._log.close()
+        self.process.stop()
 
 
 @pytest.fixture
