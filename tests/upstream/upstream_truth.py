@@ -31,6 +31,7 @@ KEDA = "2.20.2"  # the chart's version; the folder is named by the release tag, 
 # installs (its kube-state-metrics chart 8.4.0's appVersion).
 DCGM_EXPORTER = "4.4.2-4.7.0"
 KUBE_STATE_METRICS = "v2.20.0"
+KUBE_STATE_METRICS_CHART = "8.4.0"  # kube-prometheus-stack's Chart.yaml dependency, whose appVersion is the above
 
 ISTIO_DIR = HERE / f"istio-{ISTIO}"
 GPU_OPERATOR_DIR = HERE / f"gpu-operator-{GPU_OPERATOR}"
@@ -42,7 +43,6 @@ DCGM_EXPORTER_DIR = HERE / f"dcgm-exporter-{DCGM_EXPORTER}"
 KUBE_STATE_METRICS_DIR = HERE / f"kube-state-metrics-{KUBE_STATE_METRICS}"
 # The exporters' own lists of the metrics they export (tests/observe checks the alert rules' names against them).
 DCGM_COUNTERS = DCGM_EXPORTER_DIR / "default-counters.csv"
-KUBE_STATE_METRICS_DOCS = KUBE_STATE_METRICS_DIR
 METRIC_DOCS: tuple[Path, ...] = (
     DCGM_COUNTERS,
     KUBE_STATE_METRICS_DIR / "deployment-metrics.md",
