@@ -34,6 +34,9 @@ PROMETHEUS_ADDRESS = f"http://{PROMETHEUS_SERVICE}.{NAMESPACE}.svc:{PROMETHEUS_P
 # What a PodMonitor must carry to be scraped: the selector set in the values below (the one the chart itself builds
 # from its release name when podMonitorSelectorNilUsesHelmValues is true, here stated rather than implied).
 POD_MONITOR_LABELS = {"release": RELEASE}
+# What a PrometheusRule must carry to be loaded (alert_rules.py): the ruleSelector set in the values below, stated as the
+# PodMonitors' is (the chart's default, ruleSelectorNilUsesHelmValues, builds the same from the release's name).
+RULE_LABELS = {"release": RELEASE}
 # values.yaml prometheus.prometheusSpec.securityContext: the chart's own non-root default, stated so it cannot drift.
 PROMETHEUS_SECURITY_CONTEXT = {
     "runAsNonRoot": True,
@@ -77,6 +80,8 @@ def prometheus_values(spec: MonitoringSpec, cell: str, cloud: str) -> dict[str, 
                 "podMonitorSelector": {"matchLabels": dict(POD_MONITOR_LABELS)},
                 # values.yaml: {} selects PodMonitors in every namespace (nil would be Prometheus's own only).
                 "podMonitorNamespaceSelector": {},
+                "ruleSelectorNilUsesHelmValues": False,
+                "ruleSelector": {"matchLabels": dict(RULE_LABELS)},
             },
         },
     }

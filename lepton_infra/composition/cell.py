@@ -15,6 +15,7 @@ from typing import Any, Mapping
 import pulumi
 
 from ..cell_contract import CellFoundation
+from ..components.kubernetes.alert_rules import AlertRules
 from ..components.kubernetes.gpu_runtime import NvidiaGpuRuntime
 from ..components.kubernetes.keda import Keda
 from ..components.kubernetes.mesh import IstioMesh, MeshMember
@@ -49,6 +50,7 @@ class Cell(pulumi.ComponentResource):
     mesh_member: MeshMember | None  # in a mesh across cells: what the other cells' istiods need to watch this cluster
     monitoring: Monitoring | None  # kube-prometheus-stack, unless the spec turns monitoring off
     keda: Keda | None  # scales the models on serving metrics from that Prometheus
+    alert_rules: AlertRules | None  # the cell's alerts, loaded by that Prometheus
 
     def __init__(
         self,
@@ -121,7 +123,8 @@ class Cell(pulumi.ComponentResource):
             )
         # Metrics and the autoscaler that reads them (docs/design.md, "Observability"); the models' PodMonitor and
         # ScaledObject need both charts' CRDs, so the models wait for them.
-        self.monitoring = self.keda = None
+        self.monitoring = self.keda = self.alert_rules = None
+        models = spec.models_for(cell_spec)
         if cell_spec.monitoring.enabled:
             self.monitoring = Monitoring(
                 f"{name}-monitoring",
@@ -129,7 +132,11 @@ class Cell(pulumi.ComponentResource):
                 opts=in_cluster,
             )
             self.keda = Keda(f"{name}-keda", {"spec": cell_spec.monitoring, "cell": cell_spec.name}, opts=in_cluster)
-        models = spec.models_for(cell_spec)
+            self.alert_rules = AlertRules(
+                f"{name}-alerts",
+                {"cell": cell_spec.name, "models": models, "models_namespace": MODELS_NAMESPACE, "namespace": self.monitoring.namespace},
+                opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[self.monitoring])),
+            )
         runtime = [self.gpu_runtime] if self.gpu_runtime else []
         metrics = [self.monitoring, self.keda] if self.monitoring and self.keda else []
         serving_opts = pulumi.ResourceOptions.merge(

@@ -441,6 +441,37 @@ class CellBase(Strict):
 
 
 # --------------------------------------------------------------------------------------------------- models
+# The bucket bounds of serving_request_duration_seconds (serving/metrics.py ``_SECONDS``; tests/observe checks the two
+# agree): a latency objective's threshold must be one, since its alerts count the requests above a bucket's bound.
+LATENCY_BUCKETS_SECONDS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+def _latency_bucket(value: float) -> float:
+    if value not in LATENCY_BUCKETS_SECONDS:
+        allowed = ", ".join(f"{b:g}" for b in LATENCY_BUCKETS_SECONDS)
+        raise ValueError(f"must be a bucket bound of serving_request_duration_seconds, one of: {allowed}")
+    return value
+
+
+class LatencyObjective(Strict):
+    """A model's latency SLO: ``objective`` of its answered requests take at most ``threshold_seconds`` in the server.
+
+    Alerted on with the multi-window, multi-burn-rate method (components/kubernetes/alert_rules.py)."""
+
+    threshold_seconds: Annotated[float, AfterValidator(_latency_bucket)] = Field(
+        1.0,
+        description="The latency bound, in seconds: a bucket bound of serving's request-duration histogram.",
+        json_schema_extra={"enum": list(LATENCY_BUCKETS_SECONDS)},
+    )
+    objective: float = Field(
+        0.99,
+        ge=0.95,
+        le=0.9999,
+        description="The share of answered requests that must meet the bound. At least 0.95: below about 0.93 the "
+        "1-hour page (14.4 times the error budget) would need more than every request to be slow, and never fire.",
+    )
+
+
 class CanarySpec(Strict):
     version: DnsLabel
     artifact: str = Field(min_length=1, description="Path of the canary's artifact inside the lake's models zone.")
@@ -477,6 +508,10 @@ class ModelSpec(Strict):
         "by hand until a caller-side trigger exists, docs/design.md, \"Observability\").",
     )
     canary: CanarySpec | None = None
+    latency: LatencyObjective = Field(
+        default_factory=LatencyObjective,
+        description="The latency SLO its alerts watch (by default 99% of answered requests within 1 s).",
+    )
     callers: list[DnsLabel] = Field(
         default_factory=list,
         description="Namespaces whose meshed workloads may call the model besides its own (e.g. istio-ingress); "
@@ -609,6 +644,8 @@ __all__ = [
     "GpuPoolSpec",
     "GpuRuntimeSpec",
     "KUBERNETES_VERSIONS",
+    "LATENCY_BUCKETS_SECONDS",
+    "LatencyObjective",
     "LifecycleSpec",
     "MODELS_ZONE",
     "MeshSpec",

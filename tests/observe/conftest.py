@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 TESTS = Path(__file__).resolve().parents[1]
-for folder in ("stacks", "upstream"):
-    if str(TESTS / folder) not in sys.path:
-        sys.path.insert(0, str(TESTS / folder))
+# serving's test helpers (real server processes, tiny models) and the checkout's serving/ itself, as tests/serving has.
+for folder in (TESTS / "stacks", TESTS / "upstream", TESTS / "serving", TESTS.parent):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
 from stack_support import planned_stack  # noqa: E402
 

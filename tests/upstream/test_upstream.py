@@ -44,7 +44,9 @@ def test_every_custom_resource_passes_its_vendored_crd_strictly(stack):
     objects = custom_resources(stack)
     kinds = {(o.inputs["apiVersion"], o.inputs["kind"]) for o in objects}
     assert {"networking.istio.io/v1", "security.istio.io/v1"} <= {api for api, _ in kinds}, kinds
-    assert {("keda.sh/v1alpha1", "ScaledObject"), ("monitoring.coreos.com/v1", "PodMonitor")} <= kinds, kinds
+    assert {
+        ("keda.sh/v1alpha1", "ScaledObject"), ("monitoring.coreos.com/v1", "PodMonitor"), ("monitoring.coreos.com/v1", "PrometheusRule"),
+    } <= kinds, kinds
     errors = [f"{o.type} {o.name}: {e}" for o in objects for e in custom_resource_errors(manifest(o), truth.crd_schemas())]
     assert errors == []
 
@@ -80,7 +82,7 @@ def test_every_vendored_folder_has_source_and_license_and_only_files_the_registr
     folders = sorted(p for p in truth.HERE.iterdir() if p.is_dir() and p.name != "__pycache__")
     assert folders == sorted({
         truth.ISTIO_DIR, truth.GPU_OPERATOR_DIR, truth.CLUSTER_AUTOSCALER_DIR, truth.SEAWEEDFS_DIR,
-        truth.KUBE_PROMETHEUS_STACK_DIR, truth.KEDA_DIR,
+        truth.KUBE_PROMETHEUS_STACK_DIR, truth.KEDA_DIR, truth.DCGM_EXPORTER_DIR, truth.KUBE_STATE_METRICS_DIR,
     })
     for folder in folders:
         assert (folder / "SOURCE").read_text().strip() and "Apache License" in (folder / "LICENSE").read_text()

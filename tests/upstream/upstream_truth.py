@@ -26,6 +26,12 @@ CLUSTER_AUTOSCALER = "9.59.0"
 SEAWEEDFS = "4.44.0"  # the chart's version (Chart.yaml); the folder is named by the release tag, 4.44
 KUBE_PROMETHEUS_STACK = "88.5.3"
 KEDA = "2.20.2"  # the chart's version; the folder is named by the release tag, v2.20.2
+# Exporters whose metric names the alert rules read (components/kubernetes/alert_rules.py): the DCGM exporter the GPU
+# operator runs (gpu-operator values.yaml dcgmExporter.version) and the kube-state-metrics kube-prometheus-stack
+# installs (its kube-state-metrics chart 8.4.0's appVersion).
+DCGM_EXPORTER = "4.4.2-4.7.0"
+KUBE_STATE_METRICS = "v2.20.0"
+KUBE_STATE_METRICS_CHART = "8.4.0"  # kube-prometheus-stack's Chart.yaml dependency, whose appVersion is the above
 
 ISTIO_DIR = HERE / f"istio-{ISTIO}"
 GPU_OPERATOR_DIR = HERE / f"gpu-operator-{GPU_OPERATOR}"
@@ -33,6 +39,15 @@ CLUSTER_AUTOSCALER_DIR = HERE / f"cluster-autoscaler-chart-{CLUSTER_AUTOSCALER}"
 SEAWEEDFS_DIR = HERE / "seaweedfs-4.44"
 KUBE_PROMETHEUS_STACK_DIR = HERE / f"kube-prometheus-stack-{KUBE_PROMETHEUS_STACK}"
 KEDA_DIR = HERE / f"keda-v{KEDA}"
+DCGM_EXPORTER_DIR = HERE / f"dcgm-exporter-{DCGM_EXPORTER}"
+KUBE_STATE_METRICS_DIR = HERE / f"kube-state-metrics-{KUBE_STATE_METRICS}"
+# The exporters' own lists of the metrics they export (tests/observe checks the alert rules' names against them).
+DCGM_COUNTERS = DCGM_EXPORTER_DIR / "default-counters.csv"
+METRIC_DOCS: tuple[Path, ...] = (
+    DCGM_COUNTERS,
+    KUBE_STATE_METRICS_DIR / "deployment-metrics.md",
+    KUBE_STATE_METRICS_DIR / "pod-metrics.md",
+)
 # Each chart's Chart.yaml: test_upstream.py checks its version is the pin (the folder holds what it says it does).
 CHART_YAMLS: dict[str, Path] = {
     KUBE_PROMETHEUS_STACK: KUBE_PROMETHEUS_STACK_DIR / "Chart.yaml",
@@ -158,4 +173,4 @@ def chart_of(release_inputs: Mapping[str, Any]) -> Chart:
 
 def vendored_files() -> set[Path]:
     """Every file the registry reads."""
-    return set(CRD_FILES).union(TEMPLATES, CHART_YAMLS.values(), *(chart.files() for chart in CHARTS.values()))
+    return set(CRD_FILES).union(TEMPLATES, METRIC_DOCS, CHART_YAMLS.values(), *(chart.files() for chart in CHARTS.values()))
