@@ -22,7 +22,7 @@ Per cell (every GPU workload, not only models):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping, Required, Sequence, TypedDict
 
 import pulumi
 import yaml
@@ -236,11 +236,20 @@ def rules_file(groups: list[dict[str, Any]]) -> str:
     return yaml.safe_dump({"groups": groups}, sort_keys=False, width=1000)
 
 
+class AlertRulesArgsDict(TypedDict, total=False):
+    """AlertRulesArgs as a plain dict: the same keys, validated the same way."""
+
+    cell: Required[DnsLabel]
+    models: Sequence[ModelSpec | Mapping[str, Any]]
+    models_namespace: DnsLabel
+    namespace: PulumiInput[str]
+
+
 class AlertRulesArgs(ComponentArgs):
     cell: DnsLabel = Field(description="The cell's name: every alert's `cell` label and text.")
     models: list[ModelSpec] = Field(default_factory=list, description="The models the cell serves.")
     models_namespace: DnsLabel = Field(MODELS_NAMESPACE, description="The namespace the models run in.")
-    namespace: PulumiInput = Field(NAMESPACE, description="The monitoring namespace (Monitoring.namespace).")
+    namespace: PulumiInput[str] = Field(NAMESPACE, description="The monitoring namespace (Monitoring.namespace).")
 
 
 class AlertRules(pulumi.ComponentResource):
@@ -248,7 +257,7 @@ class AlertRules(pulumi.ComponentResource):
 
     rule_name: pulumi.Output[str]
 
-    def __init__(self, name: str, args: AlertRulesArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: AlertRulesArgs | AlertRulesArgsDict, opts: pulumi.ResourceOptions | None = None):
         args = parse_model(AlertRulesArgs, args)
         super().__init__(TOKEN, name, None, opts)
         rule = CustomResource(
