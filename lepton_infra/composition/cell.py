@@ -14,6 +14,7 @@ from pathlib import Path
 import pulumi
 
 from ..cell_contract import CellFoundation
+from ..components.kubernetes.dashboards import GrafanaDashboards
 from ..components.kubernetes.gpu_runtime import NvidiaGpuRuntime
 from ..components.kubernetes.keda import Keda
 from ..components.kubernetes.mesh import IstioMesh, MeshMember
@@ -24,7 +25,7 @@ from ..components.kubernetes.model_deployment import (
     models_namespace,
     registry_pull_secret,
 )
-from ..components.kubernetes.monitoring import Monitoring
+from ..components.kubernetes.monitoring import SERVICE_MONITOR_LABELS, Monitoring
 from ..components.kubernetes.serving_image import ServingImage, packaged_context
 from ..spec import CellSpec, ModelSpec, PlatformSpec, SpecError, parse_model
 from .foundations import foundation_builder
@@ -48,6 +49,7 @@ class Cell(pulumi.ComponentResource):
     mesh_member: MeshMember | None  # in a mesh across cells: what the other cells' istiods need to watch this cluster
     monitoring: Monitoring | None  # kube-prometheus-stack, unless the spec turns monitoring off
     keda: Keda | None  # scales the models on serving metrics from that Prometheus
+    dashboards: GrafanaDashboards | None  # serving, GPU and mesh dashboards for that Prometheus's Grafana
 
     def __init__(
         self,
@@ -88,6 +90,8 @@ class Cell(pulumi.ComponentResource):
                     "spec": cell_spec.gpu_runtime,
                     "driver_preinstalled": f.capabilities.gpu_driver_preinstalled,
                     "device_plugin_preinstalled": f.capabilities.gpu_device_plugin_preinstalled,
+                    # The DCGM exporter is scraped by the cell's Prometheus, when it has one.
+                    "service_monitor_labels": SERVICE_MONITOR_LABELS if cell_spec.monitoring.enabled else None,
                 },
                 opts=in_cluster,
             )
@@ -120,7 +124,7 @@ class Cell(pulumi.ComponentResource):
             )
         # Metrics and the autoscaler that reads them (docs/design.md, "Observability"); the models' PodMonitor and
         # ScaledObject need both charts' CRDs, so the models wait for them.
-        self.monitoring = self.keda = None
+        self.monitoring = self.keda = self.dashboards = None
         if cell_spec.monitoring.enabled:
             self.monitoring = Monitoring(
                 f"{name}-monitoring",
@@ -128,6 +132,9 @@ class Cell(pulumi.ComponentResource):
                 opts=in_cluster,
             )
             self.keda = Keda(f"{name}-keda", {"spec": cell_spec.monitoring, "cell": cell_spec.name}, opts=in_cluster)
+            self.dashboards = GrafanaDashboards(
+                f"{name}-dashboards", {"cell": cell_spec.name, "namespace": self.monitoring.namespace}, opts=in_cluster
+            )
         models = spec.models_for(cell_spec)
         runtime = [self.gpu_runtime] if self.gpu_runtime else []
         metrics = [self.monitoring, self.keda] if self.monitoring and self.keda else []
