@@ -10,13 +10,17 @@ in every PrometheusRule the stacks' plans hold, is one that something in the pla
 
 Names are taken from the queries with a real PromQL parser (promql-parser, the Python binding of the Rust
 promql-parser crate), after Grafana's own interval variables are replaced by a duration, as Grafana does before it
-sends a query."""
+sends a query. Prometheus's own parser (promtool, .ci/tools) must accept every dashboard query too, and Debian's
+Prometheus server, scraping the real serving process, must return data for every serving panel and variable query."""
 
 from __future__ import annotations
 
 import csv
 import re
+import shutil
+import subprocess
 import sys
+import time
 from functools import cache
 from pathlib import Path
 
@@ -24,6 +28,7 @@ import httpx
 import numpy as np
 import promql_parser
 import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from pulumi_kubernetes.apiextensions import CustomResource
 
@@ -37,7 +42,7 @@ if str(SERVING_TESTS) not in sys.path:
     sys.path.insert(0, str(SERVING_TESTS))
 
 import tiny_models  # noqa: E402  (tests/serving: the tiny TorchScript models)
-from server_support import launch  # noqa: E402  (tests/serving: a real `python -m serving` process)
+from server_support import free_port, launch  # noqa: E402  (tests/serving: a real `python -m serving` process)
 
 PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 # Grafana's built-in interval variables ("Global variables" in Grafana's docs): replaced by a duration before parsing.
@@ -147,8 +152,8 @@ def kube_state_metrics_names() -> frozenset[str]:
 
 
 @pytest.fixture(scope="module")
-def serving_names(tmp_path_factory) -> frozenset[str]:
-    """Every sample name a real serving process exposes on /metrics after answering one request and refusing one."""
+def serving(tmp_path_factory):
+    """A real serving process on a tiny model that has answered one request and refused one (unknown model)."""
     tmp = tmp_path_factory.mktemp("serving-metrics")
     model = tiny_models.save_script(tiny_models.Affine(), tmp / "affine.pt", tiny_models.AFFINE_METADATA)
     server = launch(tmp, str(model), "--max-batch-size", "4", "--max-queue-delay-ms", "5")
@@ -158,9 +163,15 @@ def serving_names(tmp_path_factory) -> frozenset[str]:
         body = {"inputs": [{"name": "features", "datatype": "FP32", "shape": [2, 4], "data": rows.reshape(-1).tolist()}]}
         assert httpx.post(server.url + "/v2/models/m/infer", json=body).status_code == 200
         assert httpx.post(server.url + "/v2/models/other/infer", json=body).status_code == 404
-        text = httpx.get(server.url + "/metrics").text
+        yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def serving_names(serving) -> frozenset[str]:
+    """Every sample name the serving process exposes on /metrics."""
+    text = httpx.get(serving.url + "/metrics").text
     return frozenset(sample.name for family in text_string_to_metric_families(text) for sample in family.samples)
 
 
@@ -255,3 +266,105 @@ def test_a_rules_unknown_metric_is_named_and_a_recorded_one_is_known(exported):
     queries, recorded = rule_queries(plan)
     assert recorded == {"model:serving_requests:rate5m"}
     assert unknown_names(queries, exported | recorded) == ["rules / g / Bad: DCGM_FI_DEV_XID_ERROR"]
+
+
+# ------------------------------------------------------------------------------------ Prometheus's own parser
+def promtool_check(queries: list[tuple[str, str]], tmp_path: Path) -> subprocess.CompletedProcess:
+    """`promtool check rules` on the queries as recording rules: Prometheus's parser reads each expression."""
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is missing: .ci/tools installs it (Debian's prometheus package)"
+    rules = [{"record": f"lepton:dashboard_query_{i}", "expr": expr} for i, (_, expr) in enumerate(queries)]
+    path = tmp_path / "queries.yaml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
+    return subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True)
+
+
+def test_prometheus_itself_parses_every_dashboard_query(tmp_path):
+    queries = [q for name in dashboards.NAMES for q in dashboard_queries(dashboards.dashboard(name))]
+    result = promtool_check(queries, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(queries)} rules found" in result.stdout
+
+
+def test_promtool_refuses_a_query_that_does_not_parse(tmp_path):
+    result = promtool_check([("x", "sum by (app) (rate(serving_requests_total[5m])")], tmp_path)
+    assert result.returncode != 0
+
+
+# -------------------------------------------------------------------- a real Prometheus scraping a real server
+# What the model's PodMonitor puts on every series of its pods (model_deployment.py: podTargetLabels app and version,
+# the track relabeling); a static target here stands in for the pod.
+POD_LABELS = {"app": "m", "version": "7", "track": "stable"}
+GRAFANA_VARIABLES = {"$model": ".*", "$cell": ".*", "$cloud": ".*", "$service": ".*", "$pool": ".*"}
+
+
+@pytest.fixture(scope="module")
+def prometheus(serving, tmp_path_factory):
+    """Debian's Prometheus server (the package that ships promtool, .ci/tools) scraping the serving process every
+    second; yields its base URL once it holds three scrapes."""
+    binary = shutil.which("prometheus")
+    assert binary, "prometheus is missing: .ci/tools installs it (Debian's prometheus package)"
+    tmp = tmp_path_factory.mktemp("prometheus")
+    target = serving.url.removeprefix("http://")
+    config = {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "scrape_configs": [{"job_name": "serving", "static_configs": [{"targets": [target], "labels": POD_LABELS}]}],
+    }
+    (tmp / "prometheus.yml").write_text(yaml.safe_dump(config))
+    url = f"http://127.0.0.1:{free_port()}"
+    log = open(tmp / "prometheus.log", "wb")
+    proc = subprocess.Popen(
+        [binary, f"--config.file={tmp / 'prometheus.yml'}", f"--storage.tsdb.path={tmp / 'data'}",
+         f"--web.listen-address={url.removeprefix('http://')}"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, (tmp / "prometheus.log").read_text()
+            try:
+                if query(url, 'count_over_time(up{job="serving"}[1m]) >= 3'):
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        else:
+            raise AssertionError("Prometheus did not scrape the server three times in 60 s:\n" + (tmp / "prometheus.log").read_text())
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def query(url: str, expr: str) -> list:
+    """The result of an instant query; an AssertionError carrying Prometheus's error when it refuses the query."""
+    answer = httpx.get(url + "/api/v1/query", params={"query": expr}, timeout=10).json()
+    assert answer["status"] == "success", f"{expr}: {answer.get('error')}"
+    return answer["data"]["result"]
+
+
+def as_grafana_sends(expr: str) -> str:
+    for variable, value in GRAFANA_VARIABLES.items():
+        expr = expr.replace(variable, value)
+    return expr
+
+
+def test_every_serving_panel_and_variable_shows_data_from_a_real_prometheus_scraping_a_real_server(prometheus):
+    queries = dashboard_queries(dashboards.dashboard("serving"))
+    empty = [where for where, expr in queries if not query(prometheus, as_grafana_sends(expr))]
+    assert empty == []
+
+
+def test_the_other_dashboards_queries_run_on_prometheus_though_nothing_here_exports_their_metrics(prometheus):
+    for name in ("gpus", "mesh"):
+        for _, expr in dashboard_queries(dashboards.dashboard(name)):
+            query(prometheus, as_grafana_sends(expr))
+
+
+def test_a_query_on_a_misspelt_serving_metric_shows_nothing(prometheus):
+    assert query(prometheus, 'sum by (app) (rate(serving_request_total{app=~".*"}[5m]))') == []
