@@ -34,9 +34,13 @@ NAMES = ("serving", "gpus", "mesh")
 
 
 @cache
+def _text(name: str) -> str:
+    return (files(__package__) / FOLDER / f"{name}.json").read_text(encoding="utf-8")
+
+
 def dashboard(name: str) -> dict[str, Any]:
-    """The dashboard ``name`` (one of NAMES) as Grafana's JSON model, read from the installed package."""
-    return json.loads((files(__package__) / FOLDER / f"{name}.json").read_text(encoding="utf-8"))
+    """The dashboard ``name`` (one of NAMES) as Grafana's JSON model, read from the installed package (a fresh copy)."""
+    return json.loads(_text(name))
 
 
 def config_map_name(name: str) -> str:
