@@ -323,7 +323,9 @@ def prometheus(serving, tmp_path_factory):
         while time.monotonic() < deadline:
             assert proc.poll() is None, (tmp / "prometheus.log").read_text()
             try:
-                if query(url, 'count_over_time(up{job="serving"}[1m]) >= 3'):
+                # 503 until the TSDB has started (/-/ready), then three scrapes of the server.
+                ready = httpx.get(url + "/-/ready", timeout=2).status_code == 200
+                if ready and query(url, 'count_over_time(up{job="serving"}[1m]) >= 3'):
                     break
             except httpx.TransportError:
                 pass
