@@ -29,6 +29,7 @@ class NvidiaGpuRuntimeArgsDict(TypedDict, total=False):
     spec: GpuRuntimeSpec | Mapping[str, Any]
     driver_preinstalled: Required[bool]
     device_plugin_preinstalled: bool
+    service_monitor_labels: Mapping[str, str] | None
 
 
 class NvidiaGpuRuntimeArgs(ComponentArgs):
@@ -40,9 +41,38 @@ class NvidiaGpuRuntimeArgs(ComponentArgs):
     device_plugin_preinstalled: bool = Field(
         False, description="The cloud runs its own NVIDIA device plugin (GKE): the operator's then stays off."
     )
+    service_monitor_labels: dict[str, str] | None = Field(
+        None, description="The labels the cell's Prometheus selects ServiceMonitors by (Monitoring): the DCGM "
+        "exporter is then scraped through a ServiceMonitor the operator makes. None when the cell has no Prometheus.",
+    )
 
 
-def operator_values(driver_preinstalled: bool, device_plugin_preinstalled: bool = False) -> dict[str, Any]:
+# DCGM's series name the GPU's node only by its Hostname label; the GPU dashboard (dashboards.py) finds a GPU's pool
+# by joining on `node` with kube_node_labels, so the ServiceMonitor copies the exporter pod's node name (Prometheus's
+# kubernetes_sd pod meta label) onto every series as `node`, as the chart's values.yaml sample relabeling does for
+# `instance`. honorLabels keeps the exporter's pod/namespace/container labels, which name the pod using the GPU,
+# instead of renaming them exported_* under the exporter pod's own.
+DCGM_NODE_RELABELING = {"action": "replace", "sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node"}
+
+
+def dcgm_exporter_values(service_monitor_labels: dict[str, str] | None) -> dict[str, Any]:
+    """values.yaml dcgmExporter: the exporter always runs; it is scraped when the cell has a Prometheus to do it."""
+    if service_monitor_labels is None:
+        return {"enabled": True}
+    return {
+        "enabled": True,
+        "serviceMonitor": {
+            "enabled": True,
+            "honorLabels": True,
+            "additionalLabels": dict(service_monitor_labels),
+            "relabelings": [dict(DCGM_NODE_RELABELING)],
+        },
+    }
+
+
+def operator_values(
+    driver_preinstalled: bool, device_plugin_preinstalled: bool = False, service_monitor_labels: dict[str, str] | None = None
+) -> dict[str, Any]:
     """gpu-operator chart values (keys from the chart's values.yaml, github.com/NVIDIA/gpu-operator)."""
     node_software = not driver_preinstalled
     tolerations = [GPU_TAINT.toleration()]
@@ -51,7 +81,7 @@ def operator_values(driver_preinstalled: bool, device_plugin_preinstalled: bool 
         "toolkit": {"enabled": node_software},
         "devicePlugin": {"enabled": not device_plugin_preinstalled},
         "gfd": {"enabled": True},
-        "dcgmExporter": {"enabled": True},
+        "dcgmExporter": dcgm_exporter_values(service_monitor_labels),
         # NFD labels nodes with their PCI devices; the operator schedules its operands by those labels.
         "nfd": {"enabled": True},
         "node-feature-discovery": {"worker": {"tolerations": tolerations}},
@@ -82,7 +112,7 @@ class NvidiaGpuRuntime(pulumi.ComponentResource):
             repo=CHART_REPO,
             version=args.spec.gpu_operator_version,
             namespace=ns.metadata.name,
-            values=operator_values(args.driver_preinstalled, args.device_plugin_preinstalled),
+            values=operator_values(args.driver_preinstalled, args.device_plugin_preinstalled, args.service_monitor_labels),
         )
 
         self.namespace = ns.metadata.name

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 from typing import Annotated, Any, Mapping, Required, Sequence, TypedDict
 
@@ -140,6 +141,22 @@ def queue_depth_query(model: str, namespace: str) -> str:
 
     ``app`` is a pod label the PodMonitor copies onto its series (podTargetLabels); ``namespace`` the operator adds."""
     return f'sum({QUEUE_METRIC}{{namespace="{namespace}",app="{model}"}})'
+
+
+def track_relabelings(model: ModelSpec) -> list[dict[str, Any]]:
+    """Relabelings that put ``track="canary"`` on the series of the canary Deployment's pods (its version label) and
+    ``track="stable"`` on every other's: the dashboards' canary-vs-stable panels group by it (dashboards.py)."""
+    stable = {"action": "replace", "targetLabel": "track", "replacement": "stable"}
+    if not model.canary:
+        return [stable]
+    canary = {
+        "action": "replace",
+        "sourceLabels": ["__meta_kubernetes_pod_label_version"],
+        "regex": re.escape(model.canary.version),  # Prometheus anchors it: the whole label value
+        "targetLabel": "track",
+        "replacement": "canary",
+    }
+    return [stable, canary]
 
 
 def scaled_object_spec(model: ModelSpec, namespace: str, deployment: pulumi.Input[str], prometheus: pulumi.Input[str]) -> dict:
@@ -412,7 +429,9 @@ class ModelDeployment(pulumi.ComponentResource):
             metadata={**meta(model.name), "labels": {"app": model.name, **POD_MONITOR_LABELS}},
             spec={
                 "selector": {"matchLabels": {"app": model.name}},
-                "podMetricsEndpoints": [{"path": MERGED_METRICS_PATH, "relabelings": MERGED_METRICS_RELABELINGS}],
+                "podMetricsEndpoints": [
+                    {"path": MERGED_METRICS_PATH, "relabelings": [*MERGED_METRICS_RELABELINGS, *track_relabelings(model)]}
+                ],
                 "podTargetLabels": ["app", "version"],
             },
             opts=child,

@@ -14,6 +14,7 @@ from typing import Any, Mapping, Required, TypedDict
 import pulumi
 from pydantic import Field
 
+from lepton_infra.conventions import POOL_LABEL
 from lepton_infra.spec import ComponentArgs, DnsLabel, MonitoringSpec, parse_model
 
 from ._helm import namespace, release
@@ -37,6 +38,20 @@ POD_MONITOR_LABELS = {"release": RELEASE}
 # What a PrometheusRule must carry to be loaded (alert_rules.py): the ruleSelector set in the values below, stated as the
 # PodMonitors' is (the chart's default, ruleSelectorNilUsesHelmValues, builds the same from the release's name).
 RULE_LABELS = {"release": RELEASE}
+# What a ServiceMonitor must carry to be scraped: values.yaml prometheus.prometheusSpec.serviceMonitorSelector is {}
+# with serviceMonitorSelectorNilUsesHelmValues true, so the chart selects its release's label (the DCGM exporter's
+# ServiceMonitor, gpu_runtime.py, carries it).
+SERVICE_MONITOR_LABELS = {"release": RELEASE}
+# The Grafana sidecar loads every ConfigMap with this label as a dashboard (values.yaml grafana.sidecar.dashboards:
+# label grafana_dashboard, labelValue "1"; stated in the values below so the two cannot drift). It looks only in
+# namespace monitoring, where dashboards.py puts the platform's, instead of the chart's default ALL namespaces:
+# whoever may write a ConfigMap anywhere must not be able to add dashboards (and their queries) to Grafana.
+GRAFANA_DASHBOARD_LABEL, GRAFANA_DASHBOARD_LABEL_VALUE = "grafana_dashboard", "1"
+GRAFANA_DASHBOARD_LABELS = {GRAFANA_DASHBOARD_LABEL: GRAFANA_DASHBOARD_LABEL_VALUE}
+# kube-state-metrics copies the nodes' pool label onto kube_node_labels (as label_lepton_ai_pool: its docs,
+# docs/metrics/cluster/node-metrics.md, "--metric-labels-allowlist"), which the GPU dashboard joins the DCGM series
+# with on `node`. The subchart's values.yaml (kube-state-metrics 8.4.0, vendored in tests/upstream) has the key.
+NODE_LABELS_EXPORTED = [f"nodes=[{POOL_LABEL}]"]
 # values.yaml prometheus.prometheusSpec.securityContext: the chart's own non-root default, stated so it cannot drift.
 PROMETHEUS_SECURITY_CONTEXT = {
     "runAsNonRoot": True,
@@ -84,6 +99,17 @@ def prometheus_values(spec: MonitoringSpec, cell: str, cloud: str) -> dict[str, 
                 "ruleSelector": {"matchLabels": dict(RULE_LABELS)},
             },
         },
+        "grafana": {
+            "sidecar": {
+                "dashboards": {
+                    "enabled": True,
+                    "label": GRAFANA_DASHBOARD_LABEL,
+                    "labelValue": GRAFANA_DASHBOARD_LABEL_VALUE,
+                    "searchNamespace": NAMESPACE,
+                }
+            }
+        },
+        "kube-state-metrics": {"metricLabelsAllowlist": list(NODE_LABELS_EXPORTED)},
     }
 
 

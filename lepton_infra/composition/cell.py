@@ -16,6 +16,7 @@ import pulumi
 
 from ..cell_contract import CellFoundation
 from ..components.kubernetes.alert_rules import AlertRules
+from ..components.kubernetes.dashboards import GrafanaDashboards
 from ..components.kubernetes.gpu_runtime import NvidiaGpuRuntime
 from ..components.kubernetes.keda import Keda
 from ..components.kubernetes.mesh import IstioMesh, MeshMember
@@ -26,7 +27,7 @@ from ..components.kubernetes.model_deployment import (
     models_namespace,
     registry_pull_secret,
 )
-from ..components.kubernetes.monitoring import Monitoring
+from ..components.kubernetes.monitoring import SERVICE_MONITOR_LABELS, Monitoring
 from ..components.kubernetes.serving_image import ServingImage, packaged_context
 from ..spec import CellSpec, ModelSpec, PlatformSpec, SpecError, parse_model
 from .foundations import foundation_builder
@@ -51,6 +52,7 @@ class Cell(pulumi.ComponentResource):
     monitoring: Monitoring | None  # kube-prometheus-stack, unless the spec turns monitoring off
     keda: Keda | None  # scales the models on serving metrics from that Prometheus
     alert_rules: AlertRules | None  # the cell's alerts, loaded by that Prometheus
+    dashboards: GrafanaDashboards | None  # serving, GPU and mesh dashboards for that Prometheus's Grafana
 
     def __init__(
         self,
@@ -91,6 +93,8 @@ class Cell(pulumi.ComponentResource):
                     "spec": cell_spec.gpu_runtime,
                     "driver_preinstalled": f.capabilities.gpu_driver_preinstalled,
                     "device_plugin_preinstalled": f.capabilities.gpu_device_plugin_preinstalled,
+                    # The DCGM exporter is scraped by the cell's Prometheus, when it has one.
+                    "service_monitor_labels": SERVICE_MONITOR_LABELS if cell_spec.monitoring.enabled else None,
                 },
                 opts=in_cluster,
             )
@@ -123,7 +127,7 @@ class Cell(pulumi.ComponentResource):
             )
         # Metrics and the autoscaler that reads them (docs/design.md, "Observability"); the models' PodMonitor and
         # ScaledObject need both charts' CRDs, so the models wait for them.
-        self.monitoring = self.keda = self.alert_rules = None
+        self.monitoring = self.keda = self.alert_rules = self.dashboards = None
         models = spec.models_for(cell_spec)
         if cell_spec.monitoring.enabled:
             self.monitoring = Monitoring(
@@ -136,6 +140,9 @@ class Cell(pulumi.ComponentResource):
                 f"{name}-alerts",
                 {"cell": cell_spec.name, "models": models, "models_namespace": MODELS_NAMESPACE, "namespace": self.monitoring.namespace},
                 opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[self.monitoring])),
+            )
+            self.dashboards = GrafanaDashboards(
+                f"{name}-dashboards", {"cell": cell_spec.name, "namespace": self.monitoring.namespace}, opts=in_cluster
             )
         runtime = [self.gpu_runtime] if self.gpu_runtime else []
         metrics = [self.monitoring, self.keda] if self.monitoring and self.keda else []

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from lepton_infra.components.kubernetes import dashboards
 from lepton_infra.components.kubernetes.serving_image import DOCKERFILE, content_hash, context_files, packaged_context
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGED = "lepton_infra/_image_context/"
 PROBE = """
 import json
+from lepton_infra.components.kubernetes import dashboards
 from lepton_infra.components.kubernetes.serving_image import DOCKERFILE, content_hash, packaged_context
 context = packaged_context()
 print(json.dumps({"context": str(context), "hash": content_hash(context, context / DOCKERFILE, "cuda", ["linux/amd64"])}))
@@ -69,3 +71,21 @@ def test_an_installed_library_builds_from_its_own_sources_with_the_checkouts_con
     assert Path(probe["context"]) == site / "lepton_infra" / "_image_context"
     here = packaged_context()
     assert probe["hash"] == content_hash(here, here / DOCKERFILE, "cuda", ["linux/amd64"])
+
+
+DASHBOARDS_PROBE = """
+import json
+from lepton_infra.components.kubernetes import dashboards
+print(json.dumps({name: dashboards.dashboard(name)["uid"] for name in dashboards.NAMES}))
+"""
+
+
+def test_an_installed_library_finds_its_grafana_dashboards(installed, tmp_path):
+    """The dashboards are package data (pyproject.toml): an installation from the wheel reads every one of them."""
+    wheel, site = installed
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {f"lepton_infra/components/kubernetes/grafana/{n}.json" for n in dashboards.NAMES} <= names
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    out = subprocess.run([sys.executable, "-c", DASHBOARDS_PROBE], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {name: dashboards.dashboard(name)["uid"] for name in dashboards.NAMES}

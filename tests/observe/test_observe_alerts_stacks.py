@@ -80,8 +80,8 @@ def test_every_stack_sets_a_rule_selector_the_chart_has(stack_plan):
 def test_the_kube_state_metrics_names_are_in_its_vendored_docs():
     # The docs are of the kube-state-metrics release the pinned chart installs (a chart bump that moves it fails here).
     chart = truth.CHART_YAMLS[truth.KUBE_PROMETHEUS_STACK].read_text()
-    assert f'- name: kube-state-metrics\n    version: "{truth.KUBE_STATE_METRICS_CHART}"' in chart
-    docs = truth.KUBE_STATE_METRICS_DIR
+    assert f'- name: kube-state-metrics\n    version: "{truth.KUBE_STATE_METRICS}"' in chart
+    docs = truth.KUBE_STATE_METRICS_DIR / "docs" / "workload"
     deployment, pod = (docs / "deployment-metrics.md").read_text(), (docs / "pod-metrics.md").read_text()
     for name in (alert_rules.DESIRED_REPLICAS, alert_rules.AVAILABLE_REPLICAS):
         assert re.search(rf"^\| {name} +\| Gauge", deployment, re.M), name

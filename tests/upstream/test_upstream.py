@@ -82,7 +82,8 @@ def test_every_vendored_folder_has_source_and_license_and_only_files_the_registr
     folders = sorted(p for p in truth.HERE.iterdir() if p.is_dir() and p.name != "__pycache__")
     assert folders == sorted({
         truth.ISTIO_DIR, truth.GPU_OPERATOR_DIR, truth.CLUSTER_AUTOSCALER_DIR, truth.SEAWEEDFS_DIR,
-        truth.KUBE_PROMETHEUS_STACK_DIR, truth.KEDA_DIR, truth.DCGM_EXPORTER_DIR, truth.KUBE_STATE_METRICS_DIR,
+        truth.KUBE_PROMETHEUS_STACK_DIR, truth.KEDA_DIR, truth.KUBE_STATE_METRICS_DIR, truth.DCGM_EXPORTER_DIR,
+        truth.ISTIO_DOCS_DIR,
     })
     for folder in folders:
         assert (folder / "SOURCE").read_text().strip() and "Apache License" in (folder / "LICENSE").read_text()

@@ -26,12 +26,8 @@ CLUSTER_AUTOSCALER = "9.59.0"
 SEAWEEDFS = "4.44.0"  # the chart's version (Chart.yaml); the folder is named by the release tag, 4.44
 KUBE_PROMETHEUS_STACK = "88.5.3"
 KEDA = "2.20.2"  # the chart's version; the folder is named by the release tag, v2.20.2
-# Exporters whose metric names the alert rules read (components/kubernetes/alert_rules.py): the DCGM exporter the GPU
-# operator runs (gpu-operator values.yaml dcgmExporter.version) and the kube-state-metrics kube-prometheus-stack
-# installs (its kube-state-metrics chart 8.4.0's appVersion).
-DCGM_EXPORTER = "4.4.2-4.7.0"
-KUBE_STATE_METRICS = "v2.20.0"
-KUBE_STATE_METRICS_CHART = "8.4.0"  # kube-prometheus-stack's Chart.yaml dependency, whose appVersion is the above
+KUBE_STATE_METRICS = "8.4.0"  # kube-prometheus-stack's subchart (its Chart.yaml pins it); the app is v2.20.0
+DCGM_EXPORTER = "4.4.2-4.7.0"  # the image tag the GPU operator chart pins (values.yaml dcgmExporter.version)
 
 ISTIO_DIR = HERE / f"istio-{ISTIO}"
 GPU_OPERATOR_DIR = HERE / f"gpu-operator-{GPU_OPERATOR}"
@@ -39,19 +35,14 @@ CLUSTER_AUTOSCALER_DIR = HERE / f"cluster-autoscaler-chart-{CLUSTER_AUTOSCALER}"
 SEAWEEDFS_DIR = HERE / "seaweedfs-4.44"
 KUBE_PROMETHEUS_STACK_DIR = HERE / f"kube-prometheus-stack-{KUBE_PROMETHEUS_STACK}"
 KEDA_DIR = HERE / f"keda-v{KEDA}"
-DCGM_EXPORTER_DIR = HERE / f"dcgm-exporter-{DCGM_EXPORTER}"
 KUBE_STATE_METRICS_DIR = HERE / f"kube-state-metrics-{KUBE_STATE_METRICS}"
-# The exporters' own lists of the metrics they export (tests/observe checks the alert rules' names against them).
-DCGM_COUNTERS = DCGM_EXPORTER_DIR / "default-counters.csv"
-METRIC_DOCS: tuple[Path, ...] = (
-    DCGM_COUNTERS,
-    KUBE_STATE_METRICS_DIR / "deployment-metrics.md",
-    KUBE_STATE_METRICS_DIR / "pod-metrics.md",
-)
+DCGM_EXPORTER_DIR = HERE / f"dcgm-exporter-{DCGM_EXPORTER}"
+ISTIO_DOCS_DIR = HERE / "istio-io-0d3a9e8"
 # Each chart's Chart.yaml: test_upstream.py checks its version is the pin (the folder holds what it says it does).
 CHART_YAMLS: dict[str, Path] = {
     KUBE_PROMETHEUS_STACK: KUBE_PROMETHEUS_STACK_DIR / "Chart.yaml",
     KEDA: KEDA_DIR / "Chart.yaml",
+    KUBE_STATE_METRICS: KUBE_STATE_METRICS_DIR / "Chart.yaml",
 }
 
 # Chart templates (and one Istio sample) for the facts the code takes from what a chart renders rather than from its
@@ -69,6 +60,18 @@ TEMPLATES: tuple[Path, ...] = (
     *(SEAWEEDFS_TEMPLATES / name for name in ("shared/_helpers.tpl", "s3/s3-deployment.yaml", "s3/s3-secret.yaml", "s3/s3-service.yaml")),
 )
 
+# What the platform's exporters export, by name: the dashboards' and alert rules' queries may use only these (and the
+# serving process's own /metrics). tests/observe/test_observe_dashboards_metrics.py reads them.
+# DCGM exporter's default counters (the GPU operator runs it without a counters file of its own).
+DCGM_COUNTERS = DCGM_EXPORTER_DIR / "default-counters.csv"
+# Istio's "Istio Standard Metrics" page (istio.io/latest/docs/reference/config/metrics/), from the istio.io repository.
+ISTIO_STANDARD_METRICS = ISTIO_DOCS_DIR / "metrics.md"
+# kube-state-metrics' metric tables for the objects the platform's queries read (nodes, pods, deployments).
+KUBE_STATE_METRICS_DOCS: tuple[Path, ...] = tuple(
+    KUBE_STATE_METRICS_DIR / "docs" / doc for doc in ("cluster/node-metrics.md", "workload/pod-metrics.md", "workload/deployment-metrics.md")
+)
+METRIC_DOCS: tuple[Path, ...] = (DCGM_COUNTERS, ISTIO_STANDARD_METRICS, *KUBE_STATE_METRICS_DOCS)
+
 # Istio's charts keep their defaults under this key and merge it into .Values (the comment atop each values.yaml).
 ISTIO_DEFAULTS = "_internal_defaults_do_not_set"
 
@@ -83,6 +86,7 @@ class Chart:
     aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # top-level keys merged in at another path
     values_schema: Path | None = None  # the chart's values.schema.json, which Helm itself validates values against
     read_without_default: tuple[tuple[str, ...], ...] = ()  # keys the chart's templates read that values.yaml omits
+    subcharts: Mapping[str, Path] = field(default_factory=dict)  # subchart key -> its own values.yaml (vendored)
 
     def errors(self, values: Mapping[str, Any]) -> list[str]:
         """Every way ``values`` is not what this chart reads ([] when all is known)."""
@@ -92,6 +96,9 @@ class Chart:
             for parent in parents:
                 node = node.setdefault(parent, {})
             node[key] = None  # no default: any value the templates accept
+        for key, subchart_values in self.subcharts.items():
+            # Helm hands a subchart the parent's values under its name, merged over the subchart's own defaults.
+            defaults[key] = merged(copy.deepcopy(chart_defaults(subchart_values, None)), defaults.get(key) or {})
         errors = unknown_values(values, defaults, free_form=self.free_form, aliases=self.aliases)
         if self.values_schema is not None:
             # The schema keeps its definitions under $defs (a draft 2019-09+ keyword): 2020-12 reads it.
@@ -99,7 +106,17 @@ class Chart:
         return errors
 
     def files(self) -> set[Path]:
-        return {self.values_yaml} | ({self.values_schema} if self.values_schema else set())
+        return {self.values_yaml, *self.subcharts.values()} | ({self.values_schema} if self.values_schema else set())
+
+
+def merged(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` merged into ``base`` key by key, descending into mappings both have (as Helm merges values)."""
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            merged(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
 
 
 def _istio_chart(name: str, **rules: Any) -> Chart:
@@ -133,7 +150,12 @@ CHARTS: dict[tuple[str, str], Chart] = {
         # out and points at the FAQ's "What are the parameters to CA?" for all of them.
         free_form=(("extraArgs",),),
     ),
-    ("kube-prometheus-stack", KUBE_PROMETHEUS_STACK): Chart(KUBE_PROMETHEUS_STACK_DIR / "values.yaml"),
+    ("kube-prometheus-stack", KUBE_PROMETHEUS_STACK): Chart(
+        KUBE_PROMETHEUS_STACK_DIR / "values.yaml",
+        # Chart.yaml's dependencies: kube-state-metrics 8.4.0, whose own keys (metricLabelsAllowlist) the parent's
+        # values.yaml does not list.
+        subcharts={"kube-state-metrics": KUBE_STATE_METRICS_DIR / "values.yaml"},
+    ),
     ("keda", KEDA): Chart(KEDA_DIR / "values.yaml"),
     ("seaweedfs", SEAWEEDFS): Chart(
         SEAWEEDFS_DIR / "values.yaml",
@@ -173,4 +195,4 @@ def chart_of(release_inputs: Mapping[str, Any]) -> Chart:
 
 def vendored_files() -> set[Path]:
     """Every file the registry reads."""
-    return set(CRD_FILES).union(TEMPLATES, METRIC_DOCS, CHART_YAMLS.values(), *(chart.files() for chart in CHARTS.values()))
+    return set(CRD_FILES).union(TEMPLATES, CHART_YAMLS.values(), METRIC_DOCS, *(chart.files() for chart in CHARTS.values()))
