@@ -8,8 +8,10 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from .common import (
+    AUDIT_RETENTION_DAYS,
     AuditSpec,
     CellBase,
+    audit_retention_field,
     Cidr,
     ClusterEndpointSpec,
     DataLakeZonesSpec,
@@ -72,7 +74,7 @@ def cloudwatch_retention_issue(days: int) -> str | None:
     """Why CloudWatch Logs refuses a retention of ``days``, or None."""
     if days in CLOUDWATCH_RETENTION_DAYS:
         return None
-    return f"CloudWatch Logs keeps logs for one of {', '.join(map(str, CLOUDWATCH_RETENTION_DAYS))} days (got {days})"
+    return f"CloudWatch Logs keeps logs for one of {', '.join(map(str, CLOUDWATCH_RETENTION_DAYS))} days"
 
 
 def _cloudwatch_retention(days: int) -> int:
@@ -84,11 +86,14 @@ def _cloudwatch_retention(days: int) -> int:
 CloudWatchRetention = Annotated[int, AfterValidator(_cloudwatch_retention), schema_rule(enum=list(CLOUDWATCH_RETENTION_DAYS))]
 
 
+# Those an audit trail may keep (a month at least).
+AUDIT_CLOUDWATCH_RETENTION_DAYS = tuple(d for d in CLOUDWATCH_RETENTION_DAYS if d >= AUDIT_RETENTION_DAYS)
+
+
 class AwsAuditSpec(AuditSpec):
     """The EKS control-plane log group (CloudWatch Logs) and the lake's CloudTrail log bucket keep logs this long."""
 
-    def _retention_issue(self, days: int) -> str | None:
-        return cloudwatch_retention_issue(days)
+    retention_days: Literal[AUDIT_CLOUDWATCH_RETENTION_DAYS] | None = audit_retention_field()  # type: ignore[valid-type]
 
 
 class AwsCellSpec(CellBase):

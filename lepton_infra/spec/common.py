@@ -387,20 +387,22 @@ AUDIT_RETENTION_DAYS = 30
 PROTECTED_AUDIT_RETENTION_DAYS = 365
 
 
-class AuditSpec(Strict):
-    """How long a cell keeps its audit logs (control plane and lake data access); each cloud adds what its store takes.
-
-    The cloud cells (spec/<cloud>.py) subclass it with ``_retention_issue``; an existing cluster's audit policy is not
-    the platform's, so existing cells have none.
-    """
-
-    retention_days: int | None = Field(
+def audit_retention_field(**constraints: Any) -> Any:
+    """``AuditSpec.retention_days`` with what one cloud's log store takes (``ge``/``le``; none for an enumerated type)."""
+    return Field(
         None,
-        ge=AUDIT_RETENTION_DAYS,
         description=f"Days the control plane's audit logs and the lake's data-access logs are kept. Default: "
         f"{PROTECTED_AUDIT_RETENTION_DAYS} in protected environments (the least they accept), {AUDIT_RETENTION_DAYS} "
         "elsewhere.",
+        **constraints,
     )
+
+
+class AuditSpec(Strict):
+    """How long a cell keeps its audit logs (control plane and lake data access); each cloud's cell subclasses it
+    with what its log store takes. An existing cluster's audit policy is not the platform's: existing cells have none."""
+
+    retention_days: int | None = audit_retention_field(ge=AUDIT_RETENTION_DAYS)
 
     def retention(self, protected: bool) -> int:
         """``retention_days`` when set, else the environment's default."""
@@ -416,16 +418,6 @@ class AuditSpec(Strict):
                 f"(got {self.retention_days}); raise it or leave it unset"
             )
         return None
-
-    def _retention_issue(self, days: int) -> str | None:
-        """Why the cloud's log store refuses ``days``, or None (each cloud's subclass says)."""
-        return None
-
-    @model_validator(mode="after")
-    def _cloud_accepts(self) -> "AuditSpec":
-        if self.retention_days is not None and (problem := self._retention_issue(self.retention_days)):
-            raise SpecIssues([(("retention_days",), problem)])
-        return self
 
 
 class CellBase(Strict):
@@ -630,6 +622,7 @@ __all__ = [
     "AcceleratorName",
     "AUDIT_RETENTION_DAYS",
     "AuditSpec",
+    "audit_retention_field",
     "CONFIG_KEY",
     "CPU",
     "CONFIG_NAMESPACE",
