@@ -18,6 +18,8 @@
   cluster in Azure Monitor Logs", cluster pricing model:
   https://learn.microsoft.com/azure/azure-monitor/logs/logs-dedicated-clusters): far above what a cell's audit logs
   weigh. The data is encrypted at rest with Microsoft-managed keys meanwhile.
+- The diagnostic settings are registered without importing ``pulumi_azure_native.monitor`` (components/azure/
+  _diagnostic_setting.py: the same resource, 0.6 s less of a cold plan).
 - Protected environments protect and retain the workspace (the logs are in it); the diagnostic settings are
   configuration.
 """
@@ -25,7 +27,6 @@
 from __future__ import annotations
 
 import pulumi
-import pulumi_azure_native.monitor as monitor
 import pulumi_azure_native.operationalinsights as operationalinsights
 from pydantic import Field
 
@@ -34,6 +35,7 @@ from lepton_infra.spec.azure import LOG_ANALYTICS_MAX_RETENTION_DAYS, AzureTags
 from lepton_infra.spec.common import AUDIT_RETENTION_DAYS
 
 from .._resource_options import data_options
+from ._diagnostic_setting import DiagnosticSetting
 
 TOKEN = "lepton:azure:AuditLogs"
 AKS_AUDIT_CATEGORIES = ("kube-audit", "kube-audit-admin", "guard")
@@ -91,7 +93,7 @@ class AuditLogs(pulumi.ComponentResource):
             ("cluster", pulumi.Output.from_input(args.cluster_id), AKS_AUDIT_CATEGORIES),
             ("lake", pulumi.Output.from_input(args.storage_account_id).apply(blob_service_id), BLOB_ACCESS_CATEGORIES),
         ):
-            monitor.DiagnosticSetting(
+            DiagnosticSetting(
                 f"{name}-{source}",
                 name=DIAGNOSTIC_SETTING_NAME,
                 resource_uri=resource_uri,

@@ -1,8 +1,11 @@
 """The Azure cell's audit logs: AKS's kube-audit, kube-audit-admin and guard, and the lake's blob reads, writes and
 deletes, in a Log Analytics workspace that keeps them per environment (docs/design.md, "Audit")."""
 
+import pulumi
+import pulumi_azure_native.monitor as monitor
 import pytest
 
+from lepton_infra.components.azure._diagnostic_setting import DiagnosticSetting
 from lepton_infra.components.azure.audit_logs import AuditLogs
 from lepton_infra.testing.mocks.azure import arm_id
 
@@ -82,3 +85,25 @@ def test_bad_args_name_the_field_and_nothing_is_created(overrides, field):
     error, plan = rejected(lambda: AuditLogs("audit", args(**overrides)))
     assert [path for path, _ in error.issues] == [field]
     assert plan.resources == []
+
+
+def test_the_diagnostic_setting_registers_as_the_sdks_own_class_does():
+    """components/azure/_diagnostic_setting.py spares the cold import of pulumi_azure_native.monitor; it must register
+    what monitor.DiagnosticSetting would: type, inputs under their API names, aliases."""
+    settings = {
+        "name": "lepton-audit",
+        "resource_uri": CLUSTER_ID,
+        "workspace_id": WORKSPACE_ID,
+        "logs": [{"category": "kube-audit", "enabled": True}],
+        "log_analytics_destination_type": "Dedicated",
+    }
+
+    def program():
+        parent = pulumi.ComponentResource("test:index:Parent", "parent")
+        monitor.DiagnosticSetting("sdk", **settings, opts=pulumi.ResourceOptions(parent=parent))
+        DiagnosticSetting("ours", **settings, opts=pulumi.ResourceOptions(parent=parent))
+
+    plan = run_azure(program)
+    sdk, ours = plan.one(SETTING, "sdk"), plan.one(SETTING, "ours")
+    assert ours.inputs == sdk.inputs and ours.outputs == sdk.outputs
+    assert [a.replace("::ours", "::sdk") for a in ours.aliases] == list(sdk.aliases) and len(sdk.aliases) == 4
