@@ -2,7 +2,9 @@
 
 The lake's S3 server access logs go to a bucket that may only use SSE-S3 (S3 User Guide, "Enabling Amazon S3 server
 access logging": "default encryption with SSE-KMS is not supported for server access logging destination buckets";
-components/aws/data_lake.py), so they cannot be under the cell's keys. CloudTrail data events can: the trail encrypts
+components/aws/data_lake.py), so they cannot be under the cell's keys. (The AWS CDK found delivery to an SSE-KMS
+bucket working once the key lets the logging service use it and dropped its check, aws/aws-cdk#25350, but the User
+Guide does not document that; it is not relied on here.) CloudTrail data events can be: the trail encrypts
 its log files with a customer-managed KMS key (SSE-KMS) and signs a digest of them every hour (log file validation,
 CloudTrail User Guide, "Validating CloudTrail log file integrity").
 
