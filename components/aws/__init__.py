@@ -1,7 +1,9 @@
-"""AWS components: network, EKS cluster, GPU node pools, cluster autoscaler, data lake, registry, workload identity."""
+"""AWS components: network, EKS cluster, GPU node pools, cluster autoscaler, data lake (and its data-access trail),
+registry, workload identity."""
 
 from .cluster import EksCluster, EksClusterArgs
 from .cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from .data_access_trail import DataAccessTrail, DataAccessTrailArgs
 from .data_lake import DataLake, DataLakeArgs
 from .gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from .network import Network, NetworkArgs
@@ -13,6 +15,8 @@ __all__ = [
     "ClusterAutoscalerArgs",
     "ContainerRegistry",
     "ContainerRegistryArgs",
+    "DataAccessTrail",
+    "DataAccessTrailArgs",
     "DataLake",
     "DataLakeArgs",
     "EksCluster",

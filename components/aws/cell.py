@@ -13,6 +13,7 @@ from lepton_infra.spec import MODELS_ZONE, AwsCellSpec, PlatformSpec
 
 from .cluster import EksCluster
 from .cluster_autoscaler import ClusterAutoscaler
+from .data_access_trail import DataAccessTrail
 from .data_lake import DataLake
 from .gpu_node_pool import GpuNodePool
 from .network import Network
@@ -31,6 +32,7 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
     """The AWS part of a cell: VPC, EKS with GPU node groups and the cluster autoscaler, S3 lake, ECR repository."""
     tags = conventions.tags(spec.environment, cell.name, spec.tags)
     prefix = conventions.physical_name(spec.environment, cell.name, max_length=40)
+    audit_days = cell.audit.retention(spec.protected)
     provider = aws.Provider(f"{name}-aws", region=cell.region, opts=pulumi.ResourceOptions(parent=parent))
     opts = pulumi.ResourceOptions(parent=parent, provider=provider)
 
@@ -43,6 +45,7 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
             "subnet_ids": network.private_subnet_ids,
             "vpc_id": network.vpc_id,
             "protected": spec.protected,
+            "log_retention_days": audit_days,
             "tags": tags,
         },
         opts=opts,
@@ -81,6 +84,18 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
             "protected": spec.protected,
             "tags": tags,
             "backup_provider": backup_provider,
+        },
+        opts=opts,
+    )
+    # Who read and wrote the lake's objects: CloudTrail data events, under a key of their own (docs/design.md, "Audit").
+    DataAccessTrail(
+        f"{name}-lake-audit",
+        {
+            "bucket_arns": list(lake.bucket_arns.values()),
+            "retention_days": audit_days,
+            "name_prefix": prefix,
+            "protected": spec.protected,
+            "tags": tags,
         },
         opts=opts,
     )

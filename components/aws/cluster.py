@@ -23,6 +23,7 @@ from pydantic import Field, model_validator
 
 from lepton_infra.kubeconfig import exec_user, single_cluster
 from lepton_infra.conventions import stack_scoped_name
+from lepton_infra.spec.aws import CloudWatchRetention
 from lepton_infra.spec import (
     ClusterArgs,
     ClusterSpec,
@@ -37,7 +38,7 @@ from . import _iam, _logs
 from ._kms import customer_managed_key
 from .node_template import node_launch_template
 
-# CloudWatch accepts only certain retention values; a year keeps audit logs through a yearly review.
+# A year keeps audit logs through a yearly review (the AWS cell passes its audit.retention_days, by environment).
 CONTROL_PLANE_LOG_RETENTION_DAYS = 365
 # EKS cluster names: up to 100 characters (EKS API reference, CreateCluster "name").
 CLUSTER_NAME_MAX = 100
@@ -70,6 +71,7 @@ class EksClusterArgsDict(TypedDict, total=False):
     spec: Required[ClusterSpec | Mapping[str, Any]]
     subnet_ids: Required[PulumiInput[Sequence[PulumiInput[str]]]]
     vpc_id: PulumiInput[str] | None
+    log_retention_days: CloudWatchRetention
     admin_principal_arns: Sequence[str]
     tags: Mapping[str, str]
 
@@ -85,6 +87,9 @@ class EksClusterArgs(ClusterArgs):
     )
     protected: bool = Field(
         False, description="Protect and retain the secrets key and log groups; the endpoint is private unless spec says."
+    )
+    log_retention_days: CloudWatchRetention = Field(
+        CONTROL_PLANE_LOG_RETENTION_DAYS, description="Days the control-plane log group (the audit log among them) keeps logs."
     )
     subnet_ids: PulumiInput[Sequence[PulumiInput[str]]] = Field(
         description="Private subnets for the control-plane ENIs and the system nodes."
@@ -228,7 +233,7 @@ class EksCluster(pulumi.ComponentResource):
             f"{name}-control-plane",
             account=_iam.aws_account(self),
             log_group_name=f"/aws/eks/{cluster_name}/cluster",
-            retention_in_days=CONTROL_PLANE_LOG_RETENTION_DAYS,
+            retention_in_days=args.log_retention_days,
             tags=tags,
             protected=args.protected,
         )

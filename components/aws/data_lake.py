@@ -9,7 +9,6 @@ WorkloadIdentity.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal, Mapping, Required, Sequence, TypedDict
 
 import pulumi
@@ -34,7 +33,7 @@ from lepton_infra.spec import (
 )
 
 from .._resource_options import data_options
-from . import _iam
+from . import _iam, _s3
 from ._kms import customer_managed_key
 from .workload_identity import WorkloadIdentity
 
@@ -83,39 +82,15 @@ class DataLakeArgs(ComponentArgs):
 
 
 # --------------------------------------------------------------------------------------------------- documents
-def _policy(statements: Sequence[dict[str, Any]]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
-
-def _allow(sid: str, actions: Sequence[str] | str, resource: Any, condition: dict | None = None) -> dict[str, Any]:
-    statement = {"Sid": sid, "Effect": "Allow", "Action": actions if isinstance(actions, str) else list(actions)}
-    statement["Resource"] = list(resource) if isinstance(resource, (list, tuple)) else resource
-    return {**statement, **({"Condition": condition} if condition else {})}
-
-
-def _tls_only(bucket_arn: str) -> dict[str, Any]:
-    """Deny any request not made over TLS.
-
-    https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html
-    """
-    return {
-        "Sid": "DenyInsecureTransport",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [bucket_arn, f"{bucket_arn}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
-
-
 def _log_delivery(log_bucket_arn: str, source_bucket_arns: Sequence[str], account_id: str) -> dict[str, Any]:
     """Let S3's logging service write access logs, only for this lake's buckets in this account (confused deputy).
 
     https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html#grant-log-delivery-permissions-general
     """
     condition = {"ArnLike": {"aws:SourceArn": list(source_bucket_arns)}, "StringEquals": {"aws:SourceAccount": account_id}}
-    statement = _allow("S3ServerAccessLogsPolicy", "s3:PutObject", f"{log_bucket_arn}/{ACCESS_LOGS_PREFIX}*", condition)
-    return {**statement, "Principal": {"Service": "logging.s3.amazonaws.com"}}
+    return _s3.service_allow(
+        "S3ServerAccessLogsPolicy", "logging.s3.amazonaws.com", "s3:PutObject", f"{log_bucket_arn}/{ACCESS_LOGS_PREFIX}*", condition
+    )
 
 
 def grant_policy(mode: Literal["read", "write"], bucket_arn: str, key_arn: str, region: str) -> str:
@@ -123,11 +98,11 @@ def grant_policy(mode: Literal["read", "write"], bucket_arn: str, key_arn: str, 
     s3_actions = _READ_S3 + (_WRITE_S3 if mode == "write" else ())
     kms_actions = _READ_KMS + (_WRITE_KMS if mode == "write" else ())
     via_s3 = {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}}
-    return _policy(
+    return _s3.policy(
         [
-            _allow("ListZone", "s3:ListBucket", bucket_arn),
-            _allow(f"{mode.capitalize()}Objects", s3_actions, f"{bucket_arn}/*"),
-            _allow("UseLakeKeyThroughS3", kms_actions, key_arn, via_s3),
+            _s3.allow("ListZone", "s3:ListBucket", bucket_arn),
+            _s3.allow(f"{mode.capitalize()}Objects", s3_actions, f"{bucket_arn}/*"),
+            _s3.allow("UseLakeKeyThroughS3", kms_actions, key_arn, via_s3),
         ]
     )
 
@@ -140,13 +115,13 @@ def _replication_policy(sources: Sequence[str], replicas: Sequence[str], source_
     backup's copy.
     """
     source_versions = ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"]
-    return _policy(
+    return _s3.policy(
         [
-            _allow("ReadReplicationConfig", ["s3:GetReplicationConfiguration", "s3:ListBucket"], sources),
-            _allow("ReadSourceVersions", source_versions, [f"{arn}/*" for arn in sources]),
-            _allow("WriteReplicas", ["s3:ReplicateObject", "s3:ReplicateTags"], [f"{arn}/*" for arn in replicas]),
-            _allow("DecryptSource", "kms:Decrypt", source_key),
-            _allow("EncryptReplica", "kms:Encrypt", replica_key),
+            _s3.allow("ReadReplicationConfig", ["s3:GetReplicationConfiguration", "s3:ListBucket"], sources),
+            _s3.allow("ReadSourceVersions", source_versions, [f"{arn}/*" for arn in sources]),
+            _s3.allow("WriteReplicas", ["s3:ReplicateObject", "s3:ReplicateTags"], [f"{arn}/*" for arn in replicas]),
+            _s3.allow("DecryptSource", "kms:Decrypt", source_key),
+            _s3.allow("EncryptReplica", "kms:Encrypt", replica_key),
         ]
     )
 
@@ -176,29 +151,11 @@ def lifecycle_rules(lifecycle: LifecycleSpec) -> list[dict[str, Any]]:
     ]
 
 
-def access_log_rules(retention_days: int) -> list[dict[str, Any]]:
-    """Logs expire after the retention; the versions that expiry leaves behind go a day later."""
-    return [
-        {
-            "id": "expire-access-logs",
-            "status": "Enabled",
-            "filter": {},
-            "expiration": {"days": retention_days},
-            "noncurrent_version_expiration": {"noncurrent_days": 1},
-            "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
-        }
-    ]
+access_log_rules = _s3.expiring_log_rules
 
 
 def _tls_only_policy(bucket: s3.Bucket) -> pulumi.Output[str]:
-    return bucket.arn.apply(lambda arn: _policy([_tls_only(arn)]))
-
-
-def _kms_encryption(key: kms.Key) -> dict[str, Any]:
-    return {
-        "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key.arn},
-        "bucket_key_enabled": True,
-    }
+    return bucket.arn.apply(lambda arn: _s3.policy([_s3.tls_only(arn)]))
 
 
 # --------------------------------------------------------------------------------------------------- component
@@ -240,7 +197,7 @@ class DataLake(pulumi.ComponentResource):
         self.glue_databases = {}
         for zone in self._zones:
             physical = account_id.apply(lambda a, z=zone: physical_name(prefix, z, a))
-            bucket = self._bucket(f"{name}-{zone}", physical, data_opts, _kms_encryption(self.key))
+            bucket = self._bucket(f"{name}-{zone}", physical, data_opts, _s3.kms_encryption(self.key))
             self._bucket_policy(f"{name}-{zone}", bucket, _tls_only_policy(bucket))
             self._lifecycle(f"{name}-{zone}", bucket, lifecycle_rules(args.spec.lifecycle))
             s3.BucketLogging(
@@ -265,7 +222,7 @@ class DataLake(pulumi.ComponentResource):
             f"{name}-access-logs",
             log_bucket,
             pulumi.Output.all(log_bucket.arn, account_id, *(b.arn for b in self._buckets.values())).apply(
-                lambda a: _policy([_tls_only(a[0]), _log_delivery(a[0], a[2:], a[1])])
+                lambda a: _s3.policy([_s3.tls_only(a[0]), _log_delivery(a[0], a[2:], a[1])])
             ),
         )
 
@@ -317,38 +274,14 @@ class DataLake(pulumi.ComponentResource):
         self, name: str, physical: pulumi.Input[str], opts: pulumi.ResourceOptions, encryption: dict[str, Any]
     ) -> s3.Bucket:
         """A bucket with versioning, default encryption, all public access blocked and ACLs disabled."""
-        bucket = s3.Bucket(name, bucket=physical, tags=self._tags, opts=opts)
-        child = pulumi.ResourceOptions(parent=self, provider=opts.provider)
-        self._versionings[name] = s3.BucketVersioning(
-            f"{name}-versioning", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child
-        )
-        s3.BucketServerSideEncryptionConfiguration(f"{name}-encryption", bucket=bucket.id, rules=[encryption], opts=child)
-        s3.BucketPublicAccessBlock(
-            f"{name}-public-access-block",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        s3.BucketOwnershipControls(
-            f"{name}-ownership", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
-        )
+        bucket, self._versionings[name] = _s3.private_bucket(self, name, physical, opts, encryption, self._tags)
         return bucket
 
     def _bucket_policy(self, name: str, bucket: s3.Bucket, document: pulumi.Input[str], provider: Any = None) -> s3.BucketPolicy:
-        opts = pulumi.ResourceOptions(parent=self, provider=provider)
-        return s3.BucketPolicy(f"{name}-policy", bucket=bucket.id, policy=document, opts=opts)
+        return _s3.bucket_policy(self, name, bucket, document, provider)
 
     def _lifecycle(self, name: str, bucket: s3.Bucket, rules: list[dict[str, Any]], provider: Any = None):
-        # Lifecycle rules on a versioned bucket must wait for versioning to be on.
-        return s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle",
-            bucket=bucket.id,
-            rules=rules,
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[self._versionings[name]]),
-        )
+        return _s3.lifecycle(self, name, bucket, rules, self._versionings[name], provider)
 
     def _replicate(
         self, name: str, prefix: str, region: str, provider: Any, account_id: pulumi.Output[str], protected: bool
@@ -359,7 +292,7 @@ class DataLake(pulumi.ComponentResource):
         replicas: dict[str, s3.Bucket] = {}
         for zone in self._zones:
             physical = account_id.apply(lambda a, z=zone: physical_name(prefix, z, region, a))
-            replica = self._bucket(f"{name}-{zone}-replica", physical, replica_opts, _kms_encryption(replica_key))
+            replica = self._bucket(f"{name}-{zone}-replica", physical, replica_opts, _s3.kms_encryption(replica_key))
             self._bucket_policy(f"{name}-{zone}-replica", replica, _tls_only_policy(replica), provider)
             self._lifecycle(f"{name}-{zone}-replica", replica, lifecycle_rules(self._spec.lifecycle), provider)
             replicas[zone] = replica

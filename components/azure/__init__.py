@@ -1,6 +1,7 @@
-"""Azure components: network, AKS cluster, GPU agent pools, ADLS Gen2 data lake, registry, workload identity, and
-the cell foundation (cell.py) the platform builds an Azure cell from."""
+"""Azure components: network, AKS cluster, GPU agent pools, ADLS Gen2 data lake, registry, workload identity, audit
+logs, and the cell foundation (cell.py) the platform builds an Azure cell from."""
 
+from .audit_logs import AuditLogs, AuditLogsArgs
 from .cluster import AksCluster, AksClusterArgs
 from .data_lake import DataLake, DataLakeArgs
 from .gpu_node_pool import GpuNodePool, GpuNodePoolArgs
@@ -11,6 +12,8 @@ from .workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 __all__ = [
     "AksCluster",
     "AksClusterArgs",
+    "AuditLogs",
+    "AuditLogsArgs",
     "ContainerRegistry",
     "ContainerRegistryArgs",
     "DataLake",

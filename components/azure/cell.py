@@ -18,6 +18,7 @@ from lepton_infra.spec import MODELS_ZONE, PlatformSpec
 from lepton_infra.spec.azure import AzureCellSpec, azure_tags
 
 from .._resource_options import data_options
+from .audit_logs import AuditLogs
 from .cluster import AksCluster
 from .data_lake import DataLake
 from .gpu_node_pool import GpuNodePool
@@ -83,6 +84,19 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
             "spec": cell.data_lake,
             "name_prefix": prefix,
             "allowed_subnet_ids": [network.node_subnet_id],
+            "protected": protected,
+        },
+        opts=opts,
+    )
+    # Who touched the cluster and the lake's blobs (docs/design.md, "Audit"): one Log Analytics workspace per cell.
+    AuditLogs(
+        f"{name}-audit",
+        {
+            **common,
+            "workspace_name": conventions.physical_name(prefix, "audit", max_length=63),
+            "retention_days": cell.audit.retention(protected),
+            "cluster_id": cluster.cluster_id,
+            "storage_account_id": lake.account_id,
             "protected": protected,
         },
         opts=opts,

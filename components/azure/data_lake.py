@@ -122,6 +122,7 @@ class DataLake(pulumi.ComponentResource):
     """An ADLS Gen2 account under a customer-managed key, private by firewall, a filesystem per zone."""
 
     account_name: pulumi.Output[str]
+    account_id: pulumi.Output[str]
     dfs_endpoint: pulumi.Output[str]
     filesystems: dict[str, pulumi.Output[str]]
     filesystem_ids: dict[str, pulumi.Output[str]]
@@ -224,6 +225,7 @@ class DataLake(pulumi.ComponentResource):
         }
 
         self.account_name = account.name
+        self.account_id = account.id
         self.dfs_endpoint = account.primary_endpoints.apply(lambda e: e.dfs)
         self.filesystems = {zone: fs.name for zone, fs in self._filesystems.items()}
         self.filesystem_ids = {zone: fs.id for zone, fs in self._filesystems.items()}

@@ -1,6 +1,8 @@
-"""GCP components: network, GKE cluster, GPU node pools, data lake, registry, workload identity, and the cell."""
+"""GCP components: network, GKE cluster, GPU node pools, data lake, registry, workload identity, audit logs, and the
+cell."""
 
 from ._names import labels_from_tags
+from .audit_logs import AuditLogs, AuditLogsArgs
 from .cluster import GkeCluster, GkeClusterArgs
 from .data_lake import DataLake, DataLakeArgs
 from .gpu_node_pool import GpuNodePool, GpuNodePoolArgs
@@ -9,6 +11,8 @@ from .registry import ContainerRegistry, ContainerRegistryArgs
 from .workload_identity import WorkloadIdentity, WorkloadIdentityArgs
 
 __all__ = [
+    "AuditLogs",
+    "AuditLogsArgs",
     "ContainerRegistry",
     "ContainerRegistryArgs",
     "DataLake",

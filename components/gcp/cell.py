@@ -17,6 +17,7 @@ from lepton_infra.spec import MODELS_ZONE, PlatformSpec, SpecError
 from lepton_infra.spec.gcp import GcpCellSpec
 
 from . import _project
+from .audit_logs import AuditLogs
 from ._names import CLUSTER_NAME_MAX, account_id, labels_from_tags, rfc1035
 from .cluster import GkeCluster
 from .data_lake import DataLake
@@ -76,6 +77,18 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         for pool in cell.gpu_pools
     ]
     lake = DataLake(f"{name}-lake", {"spec": cell.data_lake, "name_prefix": prefix, **common}, opts=opts)
+    # Who touched the cluster and the lake's objects (docs/design.md, "Audit"): Data Access logs on, routed to a CMEK log bucket.
+    AuditLogs(
+        f"{name}-audit",
+        {
+            "bucket_id": f"{prefix}-audit",
+            "retention_days": cell.audit.retention(spec.protected),
+            "cluster_name": cluster.name,
+            "lake_buckets": list(lake.buckets.values()),
+            **common,
+        },
+        opts=opts,
+    )
     registry = ContainerRegistry(f"{name}-registry", {"spec": cell.registry, "name_prefix": prefix, **common}, opts=opts)
     # Nodes pull the serving image from this repository, and from no other.
     registry.grant_pull("nodes", _project.member(cluster.node_service_account_email))

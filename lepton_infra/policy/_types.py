@@ -16,6 +16,7 @@ ECR_REPOSITORY = "aws:ecr/repository:Repository"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 KMS_KEY = "aws:kms/key:Key"
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
+CLOUDTRAIL_TRAIL = "aws:cloudtrail/trail:Trail"
 IAM_POLICY_DOCUMENTS = {  # identity policies: attached to a principal, whose `policy` input is the document
     "aws:iam/policy:Policy": "policy",
     "aws:iam/rolePolicy:RolePolicy": "policy",
@@ -31,6 +32,7 @@ AZURE_VAULT = "azure-native:keyvault:Vault"
 AZURE_KEY = "azure-native:keyvault:Key"
 AKS_CLUSTER = "azure-native:containerservice:ManagedCluster"
 AZURE_ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
+LOG_ANALYTICS_WORKSPACE = "azure-native:operationalinsights:Workspace"
 
 GCS_BUCKET = "gcp:storage/bucket:Bucket"
 GCS_BUCKET_IAM = ("gcp:storage/bucketIAMMember:BucketIAMMember", "gcp:storage/bucketIAMBinding:BucketIAMBinding")
@@ -43,6 +45,7 @@ ARTIFACT_REPOSITORY_IAM = (
 GCP_KMS_KEY = "gcp:kms/cryptoKey:CryptoKey"
 GCP_KEY_RING = "gcp:kms/keyRing:KeyRing"
 GKE_CLUSTER = "gcp:container/cluster:Cluster"
+GCP_LOG_BUCKET = "gcp:logging/projectBucketConfig:ProjectBucketConfig"
 GCP_CUSTOM_ROLES = ("gcp:projects/iAMCustomRole:IAMCustomRole", "gcp:organizations/iAMCustomRole:IAMCustomRole")
 
 # Workloads the platform emits (Helm releases render theirs at apply time: not visible to a plan or to CrossGuard).

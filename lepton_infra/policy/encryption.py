@@ -4,11 +4,15 @@
   bucket that receives S3 server access logs may only use SSE-S3 (S3 User Guide, "Enabling Amazon S3 server access
   logging": "default encryption with SSE-KMS is not supported for server access logging destination buckets"), so
   there SSE-S3 (AES256) is what is right.
-- ECR: ``encryptionConfigurations`` KMS with a key; CloudWatch log groups: ``kmsKeyId``.
+- ECR: ``encryptionConfigurations`` KMS with a key; CloudWatch log groups and CloudTrail trails: ``kmsKeyId``.
 - Azure storage: ``encryption.keySource`` Microsoft.Keyvault with ``keyVaultProperties`` (a Key Vault key);
   ACR: ``encryption.status`` enabled with a ``keyVaultProperties.keyIdentifier`` (Premium SKU only).
 - GCS: ``encryption.defaultKmsKeyName`` (CMEK); BigQuery: ``defaultEncryptionConfiguration.kmsKeyName``;
-  Artifact Registry: ``kmsKeyName``.
+  Artifact Registry: ``kmsKeyName``; Cloud Logging buckets: ``cmekSettings.kmsKeyName``.
+- Named exception, Microsoft-managed keys: Log Analytics workspaces (the Azure cell's audit logs). A customer-managed
+  key is set on a dedicated Log Analytics cluster the workspace links to, which bills a commitment tier from 100 GB a
+  day (components/azure/audit_logs.py; docs/design.md, "Audit"). ``MICROSOFT_KEYED`` says so, so a workspace is
+  passed knowingly, not overlooked.
 - Existing clusters: the lake is SeaweedFS from its Helm chart (or an external S3 endpoint): not visible here.
 """
 
@@ -30,6 +34,13 @@ KEY_FIELD = {
         "defaultEncryptionConfiguration.kmsKeyName set to a Cloud KMS key",
     ),
     t.ARTIFACT_REPOSITORY: (("kmsKeyName",), "Artifact Registry repository", "kmsKeyName set to a Cloud KMS key"),
+    t.CLOUDTRAIL_TRAIL: (("kmsKeyId",), "CloudTrail trail", "kmsKeyId set to a customer-managed KMS key ARN (SSE-KMS log files)"),
+    t.GCP_LOG_BUCKET: (("cmekSettings", "kmsKeyName"), "Cloud Logging bucket", "cmekSettings.kmsKeyName set to a Cloud KMS key"),
+}
+# Stores left under their cloud's own keys on purpose, with the reason (the module's docstring says more).
+MICROSOFT_KEYED = {
+    t.LOG_ANALYTICS_WORKSPACE: "Log Analytics workspace: a customer-managed key needs a dedicated Log Analytics cluster "
+    "(commitment tier from 100 GB a day), far above a cell's audit logs",
 }
 
 
@@ -96,9 +107,12 @@ def check(resources: list[Resource], stack: StackContext) -> Iterator[tuple[str,
 
 RULE = Rule(
     NAME,
-    "Every data store is encrypted with a customer-managed key (S3, ECR, CloudWatch Logs, Azure storage and ACR, GCS, "
-    "BigQuery, Artifact Registry).",
+    "Every data store is encrypted with a customer-managed key (S3, ECR, CloudWatch Logs, CloudTrail, Azure storage and "
+    "ACR, GCS, BigQuery, Artifact Registry, Cloud Logging buckets); Log Analytics workspaces are a named exception.",
     "stack",
     check,
-    not_covered=("the existing-cluster lake (SeaweedFS, a Helm release; or an external S3 endpoint)",),
+    not_covered=(
+        "the existing-cluster lake (SeaweedFS, a Helm release; or an external S3 endpoint)",
+        *(f"by design, {reason}" for reason in MICROSOFT_KEYED.values()),
+    ),
 )

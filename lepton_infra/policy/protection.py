@@ -12,7 +12,8 @@ NAME = "data-protected"
 DATA_BEARING = (
     *t.S3_BUCKETS, t.KMS_KEY, t.LOG_GROUP, t.ECR_REPOSITORY, t.EKS_CLUSTER,
     t.AZURE_STORAGE_ACCOUNT, t.AZURE_BLOB_CONTAINER, t.AZURE_VAULT, t.AZURE_KEY, t.AZURE_REGISTRY, t.AKS_CLUSTER,
-    t.GCS_BUCKET, t.BIGQUERY_DATASET, t.GCP_KMS_KEY, t.GCP_KEY_RING, t.ARTIFACT_REPOSITORY, t.GKE_CLUSTER,
+    t.LOG_ANALYTICS_WORKSPACE,
+    t.GCS_BUCKET, t.BIGQUERY_DATASET, t.GCP_KMS_KEY, t.GCP_KEY_RING, t.ARTIFACT_REPOSITORY, t.GKE_CLUSTER, t.GCP_LOG_BUCKET,
 )
 
 
@@ -26,8 +27,8 @@ def check(resource: Resource, stack: StackContext) -> Iterator[str]:
 
 RULE = Rule(
     NAME,
-    "In a protected environment every data-bearing resource (buckets, keys, log groups, registries, clusters, "
-    "storage accounts, datasets) is protected from deletion.",
+    "In a protected environment every data-bearing resource (buckets, keys, log groups and audit log stores, "
+    "registries, clusters, storage accounts, datasets) is protected from deletion.",
     "resource",
     check,
 )

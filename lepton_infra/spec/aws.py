@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from .common import (
+    AUDIT_RETENTION_DAYS,
+    AuditSpec,
     CellBase,
+    audit_retention_field,
     Cidr,
     ClusterEndpointSpec,
     DataLakeZonesSpec,
     NodeScaling,
     SpecIssues,
     Strict,
+    schema_rule,
 )
 
 ControlPlaneLog = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -62,6 +66,36 @@ class S3DataLakeSpec(DataLakeZonesSpec):
     access_logs_retention_days: int = Field(365, ge=1)
 
 
+# The retention values CloudWatch Logs accepts (botocore's logs service model, PutRetentionPolicy retentionInDays).
+CLOUDWATCH_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+
+def cloudwatch_retention_issue(days: int) -> str | None:
+    """Why CloudWatch Logs refuses a retention of ``days``, or None."""
+    if days in CLOUDWATCH_RETENTION_DAYS:
+        return None
+    return f"CloudWatch Logs keeps logs for one of {', '.join(map(str, CLOUDWATCH_RETENTION_DAYS))} days"
+
+
+def _cloudwatch_retention(days: int) -> int:
+    if problem := cloudwatch_retention_issue(days):
+        raise ValueError(problem)
+    return days
+
+
+CloudWatchRetention = Annotated[int, AfterValidator(_cloudwatch_retention), schema_rule(enum=list(CLOUDWATCH_RETENTION_DAYS))]
+
+
+# Those an audit trail may keep (a month at least).
+AUDIT_CLOUDWATCH_RETENTION_DAYS = tuple(d for d in CLOUDWATCH_RETENTION_DAYS if d >= AUDIT_RETENTION_DAYS)
+
+
+class AwsAuditSpec(AuditSpec):
+    """The EKS control-plane log group (CloudWatch Logs) and the lake's CloudTrail log bucket keep logs this long."""
+
+    retention_days: Literal[AUDIT_CLOUDWATCH_RETENTION_DAYS] | None = audit_retention_field()  # type: ignore[valid-type]
+
+
 class AwsCellSpec(CellBase):
     """An AWS region's cell: a VPC, an EKS cluster with GPU node groups, an S3 lake and an ECR repository."""
 
@@ -70,6 +104,7 @@ class AwsCellSpec(CellBase):
     network: AwsNetworkSpec = Field(default_factory=AwsNetworkSpec)
     cluster: EksClusterSpec = Field(default_factory=EksClusterSpec)
     data_lake: S3DataLakeSpec = Field(default_factory=S3DataLakeSpec)
+    audit: AwsAuditSpec = Field(default_factory=AwsAuditSpec)
 
     @model_validator(mode="after")
     def _backup_elsewhere(self) -> "AwsCellSpec":
@@ -87,7 +122,11 @@ DataLakeSpec = S3DataLakeSpec
 
 
 __all__ = [
+    "AwsAuditSpec",
     "AwsCellSpec",
+    "CLOUDWATCH_RETENTION_DAYS",
+    "CloudWatchRetention",
+    "cloudwatch_retention_issue",
     "AwsNetworkSpec",
     "BackupSpec",
     "ClusterSpec",

@@ -14,7 +14,10 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from .common import (
+    AUDIT_RETENTION_DAYS,
+    AuditSpec,
     CellBase,
+    audit_retention_field,
     Cidr,
     ClusterEndpointSpec,
     DataLakeZonesSpec,
@@ -216,6 +219,17 @@ class AdlsDataLakeSpec(DataLakeZonesSpec):
         return self
 
 
+# A Log Analytics workspace's retention (pay-as-you-go, PerGB2018): 30 to 730 days (Azure Monitor docs, "Manage data
+# retention in a Log Analytics workspace"; ARM reference Microsoft.OperationalInsights/workspaces, retentionInDays).
+LOG_ANALYTICS_MAX_RETENTION_DAYS = 730
+
+
+class AzureAuditSpec(AuditSpec):
+    """The cell's Log Analytics workspace (AKS and the lake's diagnostic logs) keeps logs this long."""
+
+    retention_days: int | None = audit_retention_field(ge=AUDIT_RETENTION_DAYS, le=LOG_ANALYTICS_MAX_RETENTION_DAYS)
+
+
 class AzureCellSpec(CellBase):
     """An Azure region's cell: a VNet, an AKS cluster with GPU agent pools, an ADLS Gen2 lake and an ACR registry."""
 
@@ -224,6 +238,7 @@ class AzureCellSpec(CellBase):
     network: AzureNetworkSpec = Field(default_factory=AzureNetworkSpec)
     cluster: AksClusterSpec = Field(default_factory=AksClusterSpec)
     data_lake: AdlsDataLakeSpec = Field(default_factory=AdlsDataLakeSpec)
+    audit: AzureAuditSpec = Field(default_factory=AzureAuditSpec)
 
     @model_validator(mode="after")
     def _pool_names(self) -> "AzureCellSpec":
@@ -248,6 +263,8 @@ SYSTEM_POOL_NAME = "system"
 
 __all__ = [
     "AZURE_REGION_PATTERN",
+    "AzureAuditSpec",
+    "LOG_ANALYTICS_MAX_RETENTION_DAYS",
     "AzureRegion",
     "AzureTags",
     "AdlsDataLakeSpec",

@@ -381,6 +381,46 @@ class MonitoringSpec(Strict):
     )
 
 
+# Audit logs (docs/design.md, "Audit"): who touched the cluster's control plane and the lake's data. Kept a year in
+# protected environments, 30 days elsewhere; values every cloud's log store takes (CloudWatch Logs' retention values,
+# Log Analytics' 30-730 days, Cloud Logging's 1-3650 days).
+AUDIT_RETENTION_DAYS = 30
+PROTECTED_AUDIT_RETENTION_DAYS = 365
+
+
+def audit_retention_field(**constraints: Any) -> Any:
+    """``AuditSpec.retention_days`` with what one cloud's log store takes (``ge``/``le``; none for an enumerated type)."""
+    return Field(
+        None,
+        description=f"Days the control plane's audit logs and the lake's data-access logs are kept. Default: "
+        f"{PROTECTED_AUDIT_RETENTION_DAYS} in protected environments (the least they accept), {AUDIT_RETENTION_DAYS} "
+        "elsewhere.",
+        **constraints,
+    )
+
+
+class AuditSpec(Strict):
+    """How long a cell keeps its audit logs (control plane and lake data access); each cloud's cell subclasses it
+    with what its log store takes. An existing cluster's audit policy is not the platform's: existing cells have none."""
+
+    retention_days: int | None = audit_retention_field(ge=AUDIT_RETENTION_DAYS)
+
+    def retention(self, protected: bool) -> int:
+        """``retention_days`` when set, else the environment's default."""
+        if self.retention_days is not None:
+            return self.retention_days
+        return PROTECTED_AUDIT_RETENTION_DAYS if protected else AUDIT_RETENTION_DAYS
+
+    def protected_issue(self, protected: bool) -> str | None:
+        """A protected environment keeps its audit trail at least a year (a yearly review must find last year's)."""
+        if protected and self.retention(protected) < PROTECTED_AUDIT_RETENTION_DAYS:
+            return (
+                f"a protected environment keeps audit logs at least {PROTECTED_AUDIT_RETENTION_DAYS} days "
+                f"(got {self.retention_days}); raise it or leave it unset"
+            )
+        return None
+
+
 class CellBase(Strict):
     """One cloud region's share of the platform; each cloud's cell (spec/<cloud>.py) adds its network, cluster and lake.
 
@@ -432,6 +472,9 @@ class CellBase(Strict):
         if serves_models and not self.monitoring.enabled:
             issues.append((("monitoring", "enabled"), "models scale on serving metrics from the cell's Prometheus (KEDA); "
                                                       "a cell that serves models needs monitoring enabled"))
+        audit = getattr(self, "audit", None)  # the cloud cells' (an existing cluster's audit policy is not ours)
+        if audit is not None and (problem := audit.protected_issue(protected)):
+            issues.append((("audit", "retention_days"), problem))
         cluster = self.cluster  # type: ignore[attr-defined]  (and a cluster)
         # A cluster the platform creates has an API endpoint to scope; an existing cluster's is the customer's own.
         if isinstance(cluster, ClusterEndpointSpec):
@@ -628,6 +671,9 @@ __all__ = [
     "ClusterArgs",
     "ClusterEndpointSpec",
     "AcceleratorName",
+    "AUDIT_RETENTION_DAYS",
+    "AuditSpec",
+    "audit_retention_field",
     "CONFIG_KEY",
     "CPU",
     "CONFIG_NAMESPACE",
@@ -651,6 +697,7 @@ __all__ = [
     "MeshSpec",
     "MonitoringSpec",
     "PROMETHEUS_DURATION",
+    "PROTECTED_AUDIT_RETENTION_DAYS",
     "ModelAccelerator",
     "ModelSpec",
     "NamePrefix",

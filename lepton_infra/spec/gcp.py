@@ -13,7 +13,10 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from .common import (
+    AUDIT_RETENTION_DAYS,
+    AuditSpec,
     CellBase,
+    audit_retention_field,
     Cidr,
     ClusterEndpointSpec,
     DataLakeZonesSpec,
@@ -118,10 +121,20 @@ class GcsDataLakeSpec(DataLakeZonesSpec):
 
     access_logs: bool = Field(
         True,
-        description="Cloud Storage usage logs of every zone bucket into a log bucket. Google recommends Cloud Audit "
-        "Logs (Data Access) instead; those are a project-wide setting this lake leaves to the project's owner.",
+        description="Cloud Storage usage logs of every zone bucket into a log bucket, besides the Cloud Audit Logs "
+        "(Data Access) the cell turns on for Cloud Storage and routes to its audit log bucket (the cell's `audit`).",
     )
     access_logs_retention_days: int = Field(365, ge=1)
+
+
+# A Cloud Logging bucket's retention: 1 to 3650 days (Cloud Logging API, LogBucket.retention_days).
+LOG_BUCKET_MAX_RETENTION_DAYS = 3650
+
+
+class GcpAuditSpec(AuditSpec):
+    """The cell's Cloud Logging bucket (GKE's and the lake's audit logs, routed by a sink) keeps logs this long."""
+
+    retention_days: int | None = audit_retention_field(ge=AUDIT_RETENTION_DAYS, le=LOG_BUCKET_MAX_RETENTION_DAYS)
 
 
 class GcpCellSpec(CellBase):
@@ -132,6 +145,7 @@ class GcpCellSpec(CellBase):
     network: GcpNetworkSpec = Field(default_factory=GcpNetworkSpec)
     cluster: GkeClusterSpec = Field(default_factory=GkeClusterSpec)
     data_lake: GcsDataLakeSpec = Field(default_factory=GcsDataLakeSpec)
+    audit: GcpAuditSpec = Field(default_factory=GcpAuditSpec)
     gpu_driver_version: GpuDriverVersion = Field(
         "DEFAULT", description="The NVIDIA driver GKE installs on GPU nodes (DEFAULT or LATEST for the node image)."
     )
@@ -152,6 +166,8 @@ class GcpCellSpec(CellBase):
 
 __all__ = [
     "GCP_REGION_PATTERN",
+    "GcpAuditSpec",
+    "LOG_BUCKET_MAX_RETENTION_DAYS",
     "GcsBackupSpec",
     "GcpCellSpec",
     "GcpLabels",

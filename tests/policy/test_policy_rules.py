@@ -43,7 +43,11 @@ ACR = resource("azure-native:containerregistry:Registry", "acr", {
 }, True)
 BQ = resource("gcp:bigquery/dataset:Dataset", "bq", {"defaultEncryptionConfiguration": {"kmsKeyName": "k"}}, True)
 AR = resource("gcp:artifactregistry/repository:Repository", "ar", {"kmsKeyName": "k"}, True)
-ENCRYPTED = [*s3_bucket(), ECR, LOGS, *azure_lake(), ACR, *gcs_bucket(), BQ, AR]
+TRAIL = resource("aws:cloudtrail/trail:Trail", "trail", {"kmsKeyId": KEY, "enableLogFileValidation": True}, True)
+LOG_BUCKET = resource("gcp:logging/projectBucketConfig:ProjectBucketConfig", "log-bucket", {"cmekSettings": {"kmsKeyName": "k"}}, True)
+# Log Analytics: under Microsoft-managed keys by design (a customer key needs a dedicated cluster), named in the rule.
+WORKSPACE = resource("azure-native:operationalinsights:Workspace", "workspace", {"retentionInDays": 365}, True)
+ENCRYPTED = [*s3_bucket(), ECR, LOGS, *azure_lake(), ACR, *gcs_bucket(), BQ, AR, TRAIL, LOG_BUCKET, WORKSPACE]
 
 
 def test_encryption_passes_customer_managed_keys_on_every_cloud():
@@ -60,10 +64,19 @@ def test_encryption_passes_customer_managed_keys_on_every_cloud():
     ("gcs", lambda i: i.pop("encryption"), ("defaultKmsKeyName",)),
     ("bq", lambda i: i.pop("defaultEncryptionConfiguration"), ("kmsKeyName",)),
     ("ar", lambda i: i.pop("kmsKeyName"), ("kmsKeyName",)),
+    ("trail", lambda i: i.pop("kmsKeyId"), ("CloudTrail", "kmsKeyId")),
+    ("log-bucket", lambda i: i.pop("cmekSettings"), ("Cloud Logging", "cmekSettings.kmsKeyName")),
 ])
 def test_encryption_breaks_without_a_customer_managed_key(name, change, words):
     urn_of = {"bucket-encryption": "bucket"}.get(name, name)
     assert_breaks("customer-managed-encryption", changed(ENCRYPTED, name, change), urn_of, *words)
+
+
+def test_log_analytics_is_a_named_exception_not_an_oversight():
+    from lepton_infra.policy import encryption
+
+    assert set(encryption.MICROSOFT_KEYED) == {"azure-native:operationalinsights:Workspace"}
+    assert any("Log Analytics" in line and "dedicated" in line for line in encryption.RULE.not_covered)
 
 
 def test_an_access_log_bucket_may_use_sse_s3_and_nothing_less():
@@ -136,7 +149,7 @@ def test_an_azure_account_without_hierarchical_namespace_needs_blob_versioning()
 
 # --- data protected ------------------------------------------------------------------------------------------------
 
-DATA = [r for r in [*s3_bucket(), ECR, LOGS, *azure_lake(), ACR, *gcs_bucket(), BQ, AR] if r.protect]
+DATA = [r for r in [*s3_bucket(), ECR, LOGS, *azure_lake(), ACR, *gcs_bucket(), BQ, AR, LOG_BUCKET, WORKSPACE] if r.protect]
 
 
 def test_protected_data_passes_and_unprotected_environments_need_no_protect():

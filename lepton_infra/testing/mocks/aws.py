@@ -108,6 +108,12 @@ def _glue_database(m, name, inputs, region):
     return f"{ACCOUNT_ID}:{physical}", {"arn": arn("glue", region, f"database/{physical}"), "catalogId": ACCOUNT_ID}
 
 
+def _trail(m, name, inputs, region):
+    physical = named(inputs, name)
+    trail_arn = arn("cloudtrail", region, f"trail/{physical}")
+    return trail_arn, {"arn": trail_arn, "homeRegion": region}
+
+
 def _log_group(m, name, inputs, region):
     physical = named(inputs, name)
     return physical, {"arn": arn("logs", region, f"log-group:{physical}")}
@@ -137,6 +143,7 @@ RESOURCES: dict[str, Callable[..., tuple[str, dict]]] = {
     "aws:ecr/repository:Repository": _ecr_repository,
     "aws:glue/catalogDatabase:CatalogDatabase": _glue_database,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:cloudtrail/trail:Trail": _trail,
 }
 
 

@@ -210,6 +210,17 @@ def _with_identity(handler):
     return answer
 
 
+def _workspace(m, name, inputs, region):
+    rid, extra = _simple("Microsoft.OperationalInsights", "workspaces", "workspaceName")(m, name, inputs, region)
+    return rid, {**extra, "customerId": guid("workspace" + rid), "provisioningState": "Succeeded"}
+
+
+def _diagnostic_setting(m, name, inputs, region):
+    """An extension resource: its id hangs off the resource it configures."""
+    physical = named(inputs, name)
+    return f"{inputs.get('resourceUri', '')}/providers/Microsoft.Insights/diagnosticSettings/{physical}", {"name": physical}
+
+
 RESOURCES: dict[str, Callable[..., tuple[str, dict]]] = {
     "azure-native:resources:ResourceGroup": _resource_group,
     "azure-native:network:VirtualNetwork": _simple("Microsoft.Network", "virtualNetworks", "virtualNetworkName"),
@@ -230,6 +241,8 @@ RESOURCES: dict[str, Callable[..., tuple[str, dict]]] = {
     "azure-native:keyvault:Key": _key,
     "azure-native:containerregistry:Registry": _registry,
     "azure-native:containerservice:ManagedCluster": _managed_cluster,
+    "azure-native:operationalinsights:Workspace": _workspace,
+    "azure-native:monitor:DiagnosticSetting": _diagnostic_setting,
     "azure-native:containerservice:AgentPool": _nested(
         "Microsoft.ContainerService", "managedClusters", "resourceName", "agentPools", "agentPoolName",
         {"provisioningState": "Succeeded", "nodeImageVersion": "AKSUbuntu-2204gen2containerd-202611.04.0"},

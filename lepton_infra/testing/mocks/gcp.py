@@ -161,6 +161,22 @@ def _repository(m, name, inputs, region):
     return rid, {"name": repository, "project": p, "location": location, "registryUri": f"{location}-docker.pkg.dev/{p}/{repository}"}
 
 
+def _log_bucket(m, name, inputs, region):
+    p, location, bucket = project(inputs), inputs.get("location") or gcp_region(region), inputs.get("bucketId")
+    return f"projects/{p}/locations/{location}/buckets/{bucket}", {"name": f"projects/{p}/locations/{location}/buckets/{bucket}", "lifecycleState": "ACTIVE"}
+
+
+def _sink(m, name, inputs, region):
+    physical, p = named(inputs, name), project(inputs)
+    # A sink's writer identity: the project's Cloud Logging service account (https://cloud.google.com/logging/docs/export/configure_export_v2).
+    return f"projects/{p}/sinks/{physical}", {"name": physical, "writerIdentity": f"serviceAccount:service-{project_number(p)}@gcp-sa-logging.iam.gserviceaccount.com"}
+
+
+def _audit_config(m, name, inputs, region):
+    p = project(inputs)
+    return f"{p}/{inputs.get('service')}", {"project": p, "etag": f"BwX{hex_of(name, 9)}="}
+
+
 def _with_id(handler: Callable[..., tuple[str, dict]]) -> Callable[..., tuple[str, dict]]:
     """Bridged (Terraform-based) resources carry their id among their outputs too, as pulumi_gcp's state shows."""
 
@@ -189,6 +205,9 @@ _HANDLERS: dict[str, Callable[..., tuple[str, dict]]] = {
     "gcp:bigquery/dataset:Dataset": _dataset,
     "gcp:artifactregistry/repository:Repository": _repository,
     "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": _iam_member("repository"),
+    "gcp:logging/projectBucketConfig:ProjectBucketConfig": _log_bucket,
+    "gcp:logging/projectSink:ProjectSink": _sink,
+    "gcp:projects/iAMAuditConfig:IAMAuditConfig": _audit_config,
 }
 RESOURCES = {token: _with_id(handler) for token, handler in _HANDLERS.items()}
 
@@ -232,5 +251,9 @@ INVOKES: dict[str, Callable[..., dict]] = {
     ),
     "gcp:bigquery/getDefaultServiceAccount:getDefaultServiceAccount": _agent(
         lambda n: f"bq-{n}@bigquery-encryption.iam.gserviceaccount.com", "email"
+    ),
+    # The account Cloud Logging encrypts CMEK log buckets as (Cloud Logging API, CmekSettings.serviceAccountId).
+    "gcp:logging/getProjectCmekSettings:getProjectCmekSettings": _agent(
+        lambda n: f"service-{n}@gcp-sa-logging.iam.gserviceaccount.com", "serviceAccountId"
     ),
 }
