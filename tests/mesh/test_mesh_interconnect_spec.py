@@ -139,3 +139,16 @@ def test_removing_a_cell_removes_exactly_its_pairs_vpn_resources():
     gone = {r.name for r in before.descendants(interconnect) if r.urn not in after_urns}
     assert gone and all("gcp-usc1" in name for name in gone)
     assert {r.name for r in before.descendants(interconnect) if "gcp-usc1" in r.name} == gone
+
+
+def test_an_existing_cells_declared_ranges_are_checked_but_join_no_vpn():
+    spec = prod_spec()
+    existing = {"name": "dc1", "cloud": "existing", "region": "on-prem-dc1",
+                "cluster": {"api_endpoint": "https://k8s.dc1.example.com:6443",
+                            "certificate_authority_data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUIKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="},
+                "registry": {"build_variant": "cpu"}, "network": {"cidrs": ["10.20.64.0/18"]}}
+    spec["cells"].append(existing)
+    [(path, message)] = issues_of(spec)
+    assert path == "cells[3].network.cidrs[0]" and "aws-use1" in message
+    existing["network"]["cidrs"] = ["192.168.0.0/16"]
+    assert sorted(plan_vpn(parse_platform_spec(spec).cells)) == ["aws-use1", "azure-eus2", "gcp-usc1"]
