@@ -110,11 +110,13 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
     def vpn_endpoint(vpn_parent: pulumi.Resource, vpn_name: str, plan: VpnPlan) -> VpnEndpoint:
         return VpnEndpoint(
             vpn_name,
-            plan,
-            vpc_id=network.vpc_id,
-            route_table_ids=network.private_route_table_ids,
-            security_group_id=cluster.cluster_security_group_id,
-            tags=tags,
+            {
+                "plan": plan,
+                "vpc_id": network.vpc_id,
+                "route_table_ids": network.private_route_table_ids,
+                "security_group_id": cluster.cluster_security_group_id,
+                "tags": tags,
+            },
             opts=pulumi.ResourceOptions(parent=vpn_parent, provider=provider),
         )
 

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws.ec2 as ec2
+from pydantic import Field
 
+from lepton_infra.spec import ComponentArgs, PulumiInput, parse_model
 from lepton_infra.spec.interconnect import IPSEC, MESH_PORTS, LinkPlan, TunnelPlan, VpnPlan
 
 TOKEN = "lepton:aws:VpnEndpoint"
@@ -45,27 +47,29 @@ def tunnel_options(number: int, tunnel: TunnelPlan, shared_key: pulumi.Output[st
     return {f"tunnel{number}_{key}": value for key, value in options.items()}
 
 
+class VpnEndpointArgs(ComponentArgs):
+    plan: VpnPlan = Field(description="The cell's end of every link (lepton_infra.spec.interconnect.plan_vpn).")
+    vpc_id: PulumiInput
+    route_table_ids: list[PulumiInput] = Field(description="The private subnets' route tables: BGP's routes go there.")
+    security_group_id: PulumiInput = Field(description="The EKS cluster security group: admits the peers' mesh traffic.")
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
 class VpnEndpoint(pulumi.ComponentResource):
     """The VPC's VPN gateway; ``connect`` adds one peer's connections and firewall rules."""
 
     addresses = None  # a connection's addresses come with it
     gateway_id: pulumi.Output[str]
 
-    def __init__(
-        self,
-        name: str,
-        plan: VpnPlan,
-        vpc_id: pulumi.Input[str],
-        route_table_ids: list[pulumi.Output[str]],
-        security_group_id: pulumi.Input[str],
-        tags: dict[str, str],
-        opts: pulumi.ResourceOptions | None = None,
-    ):
+    def __init__(self, name: str, args: VpnEndpointArgs | dict, opts: pulumi.ResourceOptions | None = None):
+        args = parse_model(VpnEndpointArgs, args)
         super().__init__(TOKEN, name, None, opts)
-        self._name, self._tags, self._security_group_id = name, tags, security_group_id
+        self._name, self._tags, self._security_group_id = name, args.tags, args.security_group_id
         child = pulumi.ResourceOptions(parent=self)
-        gateway = ec2.VpnGateway(name, vpc_id=vpc_id, amazon_side_asn=str(plan.asn), tags={**tags, "Name": name}, opts=child)
-        for i, table in enumerate(route_table_ids):
+        gateway = ec2.VpnGateway(
+            name, vpc_id=args.vpc_id, amazon_side_asn=str(args.plan.asn), tags={**args.tags, "Name": name}, opts=child
+        )
+        for i, table in enumerate(args.route_table_ids):
             ec2.VpnGatewayRoutePropagation(f"{name}-routes-{i}", vpn_gateway_id=gateway.id, route_table_id=table, opts=child)
         self.gateway_id = gateway.id
         self.register_outputs({"gateway_id": self.gateway_id})

@@ -117,14 +117,15 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
     def vpn_endpoint(vpn_parent: pulumi.Resource, vpn_name: str, plan: VpnPlan) -> VpnEndpoint:
         return VpnEndpoint(
             vpn_name,
-            plan,
-            resource_group_name=group.name,
-            resource_group_id=group.id,
-            vnet_name=network.vnet_name,
-            gateway_subnet_cidr=cell.network.gateway_subnet,
-            after=[network.node_subnet],
-            security_group_name=network.security_group_name,
-            tags=tags,
+            {
+                **common,
+                "plan": plan,
+                "resource_group_id": group.id,
+                "vnet_name": network.vnet_name,
+                "gateway_subnet_cidr": cell.network.gateway_subnet,
+                "after": [network.node_subnet],
+                "security_group_name": network.security_group_name,
+            },
             opts=pulumi.ResourceOptions(parent=vpn_parent, provider=provider),
         )
 

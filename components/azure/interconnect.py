@@ -19,9 +19,14 @@ redundant, active-active VPN gateway with BGP in the VNet's GatewaySubnet, and p
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_azure_native.network as network
+from pydantic import Field
 
+from lepton_infra.spec import Cidr, ComponentArgs, PulumiInput, parse_model
+from lepton_infra.spec.azure import AzureTags
 from lepton_infra.spec.interconnect import IPSEC, MESH_PORTS, PAIR_BLOCKS, LinkPlan, TunnelPlan, VpnPlan
 
 TOKEN = "lepton:azure:VpnEndpoint"
@@ -55,37 +60,36 @@ def sibling(link: LinkPlan, tunnel: TunnelPlan) -> TunnelPlan:
     return other[mine.index(tunnel) % len(other)] if other else tunnel
 
 
+class VpnEndpointArgs(ComponentArgs):
+    plan: VpnPlan = Field(description="The cell's end of every link (lepton_infra.spec.interconnect.plan_vpn).")
+    resource_group_name: PulumiInput
+    resource_group_id: PulumiInput = Field(description="The group's ARM id: the gateway's ipConfiguration ids start with it.")
+    vnet_name: PulumiInput
+    gateway_subnet_cidr: Cidr
+    after: list[Any] = Field(default_factory=list, description="What the GatewaySubnet waits for (the VNet's other subnets).")
+    security_group_name: PulumiInput = Field(description="The node subnet's network security group: peers' rules go there.")
+    tags: AzureTags = Field(default_factory=dict)
+
+
 class VpnEndpoint(pulumi.ComponentResource):
     """The VNet's VPN gateway and the node subnet's firewall; ``connect`` adds one peer's tunnels and rules."""
 
     addresses: list[pulumi.Output[str]]
     gateway_id: pulumi.Output[str]
 
-    def __init__(
-        self,
-        name: str,
-        plan: VpnPlan,
-        resource_group_name: pulumi.Input[str],
-        resource_group_id: pulumi.Input[str],
-        vnet_name: pulumi.Input[str],
-        gateway_subnet_cidr: str,
-        after: list[pulumi.Resource],
-        security_group_name: pulumi.Input[str],
-        tags: dict[str, str],
-        opts: pulumi.ResourceOptions | None = None,
-    ):
-        """``after``: what the GatewaySubnet waits for (the VNet's other subnets); ``security_group_name``: the node
-        subnet's network security group, which ``connect`` adds rules to."""
+    def __init__(self, name: str, args: VpnEndpointArgs | dict, opts: pulumi.ResourceOptions | None = None):
+        args = parse_model(VpnEndpointArgs, args)
         super().__init__(TOKEN, name, None, opts)
-        self._name, self._group, self._tags, self._nsg = name, resource_group_name, tags, security_group_name
+        plan, resource_group_name, tags = args.plan, args.resource_group_name, args.tags
+        self._name, self._group, self._tags, self._nsg = name, resource_group_name, tags, args.security_group_name
         child = pulumi.ResourceOptions(parent=self)
         subnet = network.Subnet(
             f"{name}-gateway-subnet",
             subnet_name=GATEWAY_SUBNET,
             resource_group_name=resource_group_name,
-            virtual_network_name=vnet_name,
-            address_prefix=gateway_subnet_cidr,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+            virtual_network_name=args.vnet_name,
+            address_prefix=args.gateway_subnet_cidr,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.after),
         )
         ips = [
             network.PublicIPAddress(
@@ -102,7 +106,7 @@ class VpnEndpoint(pulumi.ComponentResource):
         # Physical name fixed, so each instance's ipConfiguration id is known before the gateway exists.
         self._gateway_name = name
         self._gateway_path = pulumi.Output.concat(
-            resource_group_id, "/providers/Microsoft.Network/virtualNetworkGateways/", name, "/ipConfigurations/"
+            args.resource_group_id, "/providers/Microsoft.Network/virtualNetworkGateways/", name, "/ipConfigurations/"
         )
         gateway = network.VirtualNetworkGateway(
             name,

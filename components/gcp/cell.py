@@ -110,9 +110,7 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
     def vpn_endpoint(vpn_parent: pulumi.Resource, vpn_name: str, vpn_plan: VpnPlan) -> VpnEndpoint:
         return VpnEndpoint(
             vpn_name,
-            vpn_plan,
-            network_id=network.network_id,
-            physical=rfc1035(prefix, "vpn", max_length=40),
+            {"plan": vpn_plan, "network_id": network.network_id, "physical": rfc1035(prefix, "vpn", max_length=40)},
             opts=pulumi.ResourceOptions(parent=vpn_parent, provider=provider),
         )
 

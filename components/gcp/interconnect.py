@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_gcp.compute as compute
+from pydantic import Field
 
+from lepton_infra.spec import ComponentArgs, PulumiInput, parse_model
 from lepton_infra.spec.interconnect import IPSEC, MESH_PORTS, LinkPlan, TunnelPlan, VpnPlan
 
 from ._names import rfc1035
@@ -38,22 +40,25 @@ CIPHER_SUITE = {
 REDUNDANCY = {2: "TWO_IPS_REDUNDANCY", 4: "FOUR_IPS_REDUNDANCY"}
 
 
+class VpnEndpointArgs(ComponentArgs):
+    plan: VpnPlan = Field(description="The cell's end of every link (lepton_infra.spec.interconnect.plan_vpn).")
+    network_id: PulumiInput
+    physical: str = Field(
+        pattern=r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$",
+        description="Prefix of the physical names (the gateway's, its router's, the peers' resources').",
+    )
+
+
 class VpnEndpoint(pulumi.ComponentResource):
     """The VPC's HA VPN gateway and its Cloud Router; ``connect`` adds one peer's tunnels, BGP sessions and rule."""
 
     addresses: list[pulumi.Output[str]]
     gateway_id: pulumi.Output[str]
 
-    def __init__(
-        self,
-        name: str,
-        plan: VpnPlan,
-        network_id: pulumi.Input[str],
-        physical: str,
-        opts: pulumi.ResourceOptions | None = None,
-    ):
-        """``physical``: the prefix of the physical names (the gateway's, its router's, the peers' resources')."""
+    def __init__(self, name: str, args: VpnEndpointArgs | dict, opts: pulumi.ResourceOptions | None = None):
+        args = parse_model(VpnEndpointArgs, args)
         super().__init__(TOKEN, name, None, opts)
+        plan, physical, network_id = args.plan, args.physical, args.network_id
         self._name, self._physical, self._network = name, physical, network_id
         child = pulumi.ResourceOptions(parent=self)
         gateway = compute.HaVpnGateway(name, name=physical, network=network_id, stack_type="IPV4_ONLY", opts=child)

@@ -6,9 +6,12 @@ from __future__ import annotations
 import inspect
 
 import pulumi_gcp.compute as compute
+import pytest
 from pulumi_gcp.compute import _inputs
 
-from lepton_infra.components.gcp.interconnect import CIPHER_SUITE, REDUNDANCY
+from lepton_infra.components.gcp.interconnect import CIPHER_SUITE, REDUNDANCY, VpnEndpoint
+from lepton_infra.spec import SpecError
+from lepton_infra.testing import run
 
 
 def fields(args_class) -> set[str]:
@@ -29,3 +32,9 @@ def test_redundancy_types_are_the_ones_gcp_lists():
     doc = inspect.getsource(compute.ExternalVpnGateway)
     assert all(f"`{kind}`" in doc for kind in REDUNDANCY.values())
     assert REDUNDANCY == {2: "TWO_IPS_REDUNDANCY", 4: "FOUR_IPS_REDUNDANCY"}
+
+
+def test_bad_args_are_a_spec_error_naming_each_field():
+    with pytest.raises(SpecError) as caught:
+        run(lambda: VpnEndpoint("vpn", {"plan": None, "network_id": "n", "physical": "Bad_Name"}))
+    assert {path for path, _ in caught.value.issues} == {"plan", "physical"}
