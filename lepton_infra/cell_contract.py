@@ -13,6 +13,8 @@ from typing import Any, Callable, Mapping, Protocol, runtime_checkable
 
 import pulumi
 
+from .spec.interconnect import LinkPlan, VpnPlan
+
 
 @dataclass(frozen=True)
 class IdentityBinding:
@@ -69,6 +71,28 @@ class Registry:
     pull_credentials: pulumi.Output[Mapping[str, Any]] | None = None
 
 
+@runtime_checkable
+class VpnEndpoint(Protocol):
+    """A cell's VPN gateway, joined to the other cells' by the platform's Interconnect (docs/design.md, "Mesh" >
+    "Connectivity"). Its foundation makes it, from the cell's plan (lepton_infra/spec/interconnect.py), under the
+    Interconnect; the Interconnect then calls ``connect`` once per peer, the plan's first end first."""
+
+    # The gateway's public addresses by interface, known before any peer (Azure active-active, GCP HA VPN: two);
+    # None where each link's connection gets its own (AWS).
+    addresses: list[pulumi.Output[str]] | None
+
+    def connect(
+        self, link: LinkPlan, peer_addresses: list[pulumi.Output[str]], shared_keys: list[pulumi.Output[str]]
+    ) -> list[pulumi.Output[str]]:
+        """This end of every tunnel of ``link`` (the peer's address and the pre-shared key by tunnel), routes and
+        firewall rules admitting ``link.peer_cidrs`` on the mesh's ports; returns this end's address per tunnel."""
+        ...
+
+
+# Makes a cell's VPN endpoint: (parent, name, the cell's plan) -> VpnEndpoint.
+VpnEndpointFactory = Callable[[pulumi.Resource, str, VpnPlan], VpnEndpoint]
+
+
 @dataclass
 class CellFoundation:
     """What one cloud gives one cell; every field is cloud-neutral."""
@@ -88,3 +112,5 @@ class CellFoundation:
     # foundation cannot tell; a stack of several cells then refuses such a cell.
     api_endpoint: pulumi.Output[str] | None = None
     certificate_authority: pulumi.Output[str] | None = None
+    # The cell's end of the VPN between cells, for a cloud whose cell spec joins one (vpn_addresses); None otherwise.
+    vpn_endpoint: VpnEndpointFactory | None = None

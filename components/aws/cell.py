@@ -10,12 +10,14 @@ import pulumi_aws as aws
 from lepton_infra import conventions
 from lepton_infra.cell_contract import Capabilities, CellFoundation, IdentityBinding, Registry
 from lepton_infra.spec import MODELS_ZONE, AwsCellSpec, PlatformSpec
+from lepton_infra.spec.interconnect import VpnPlan
 
 from .cluster import EksCluster
 from .cluster_autoscaler import ClusterAutoscaler
 from .data_access_trail import DataAccessTrail
 from .data_lake import DataLake
 from .gpu_node_pool import GpuNodePool
+from .interconnect import VpnEndpoint
 from .network import Network
 from .registry import ContainerRegistry
 from .workload_identity import WorkloadIdentity
@@ -120,6 +122,19 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         # The AWS SDKs in the serving image find the region here (S3 needs it for the lake's buckets).
         return replace(identity.binding, env={"AWS_REGION": cell.region, "AWS_DEFAULT_REGION": cell.region})
 
+    def vpn_endpoint(vpn_parent: pulumi.Resource, vpn_name: str, plan: VpnPlan) -> VpnEndpoint:
+        return VpnEndpoint(
+            vpn_name,
+            {
+                "plan": plan,
+                "vpc_id": network.vpc_id,
+                "route_table_ids": network.private_route_table_ids,
+                "security_group_id": cluster.cluster_security_group_id,
+                "tags": tags,
+            },
+            opts=pulumi.ResourceOptions(parent=vpn_parent, provider=provider),
+        )
+
     return CellFoundation(
         cloud="aws",
         kubernetes_provider=cluster.provider,
@@ -133,4 +148,5 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         ready=[cluster, *pools, autoscaler],
         api_endpoint=cluster.endpoint,  # EKS DescribeCluster's endpoint: https://<id>.<region>.eks.amazonaws.com
         certificate_authority=cluster.certificate_authority_data,  # certificateAuthority.data: base64 PEM
+        vpn_endpoint=vpn_endpoint,
     )

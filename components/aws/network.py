@@ -125,6 +125,7 @@ class Network(pulumi.ComponentResource):
             ec2.RouteTableAssociation(f"{name}-public-{i}", subnet_id=subnet.id, route_table_id=public_routes.id, opts=child)
 
         nats = [self._nat_gateway(i, subnet, igw) for i, subnet in enumerate(public[: 1 if spec.single_nat_gateway else None])]
+        self.private_route_table_ids: list[pulumi.Output[str]] = []
         for i, subnet in enumerate(private):
             nat = nats[i % len(nats)]
             routes = ec2.RouteTable(
@@ -135,6 +136,7 @@ class Network(pulumi.ComponentResource):
                 opts=child,
             )
             ec2.RouteTableAssociation(f"{name}-private-{i}", subnet_id=subnet.id, route_table_id=routes.id, opts=child)
+            self.private_route_table_ids.append(routes.id)  # where a VPN gateway propagates its peers' routes
 
         self._flow_logs(vpc, args.cluster_name)
 

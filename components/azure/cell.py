@@ -16,12 +16,14 @@ from lepton_infra import conventions
 from lepton_infra.cell_contract import Capabilities, CellFoundation, IdentityBinding, Registry
 from lepton_infra.spec import MODELS_ZONE, PlatformSpec
 from lepton_infra.spec.azure import AzureCellSpec, azure_tags
+from lepton_infra.spec.interconnect import VpnPlan, plan_vpn
 
 from .._resource_options import data_options
 from .audit_logs import AuditLogs
 from .cluster import AksCluster
 from .data_lake import DataLake
 from .gpu_node_pool import GpuNodePool
+from .interconnect import VpnEndpoint
 from .network import Network
 from .registry import ContainerRegistry
 from .workload_identity import WorkloadIdentity
@@ -52,7 +54,8 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         opts=data_options(parent, protected, provider=provider),
     )
     common = {"resource_group_name": group.name, "tags": tags}
-    network = Network(f"{name}-network", {**common, "spec": cell.network}, opts=opts)
+    joined = cell.name in plan_vpn(spec.cells)  # a VPN joins this cell to others: scope what they may reach
+    network = Network(f"{name}-network", {**common, "spec": cell.network, "firewall": joined}, opts=opts)
     cluster = AksCluster(
         f"{name}-cluster",
         {
@@ -122,6 +125,21 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         lake.grant_read(identity, MODELS_ZONE)
         return identity.binding
 
+    def vpn_endpoint(vpn_parent: pulumi.Resource, vpn_name: str, plan: VpnPlan) -> VpnEndpoint:
+        return VpnEndpoint(
+            vpn_name,
+            {
+                **common,
+                "plan": plan,
+                "resource_group_id": group.id,
+                "vnet_name": network.vnet_name,
+                "gateway_subnet_cidr": cell.network.gateway_subnet,
+                "after": [network.node_subnet],
+                "security_group_name": network.security_group_name,
+            },
+            opts=pulumi.ResourceOptions(parent=vpn_parent, provider=provider),
+        )
+
     return CellFoundation(
         cloud="azure",
         kubernetes_provider=cluster.provider,
@@ -134,6 +152,9 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         capabilities=CAPABILITIES,
         # AKS scales the GPU pools itself (no autoscaler to install); pods need the pull grant before they start.
         ready=[cluster, *pools, kubelet_pull],
-        api_endpoint=cluster.api_endpoint,  # the server of AKS's user credentials (the private FQDN when private)
+        # The server of AKS's user credentials (the private FQDN when private, which only this VNet resolves); over
+        # the VPN, the public FQDN, which public DNS resolves to the private endpoint's address in the node subnet.
+        api_endpoint=pulumi.Output.concat("https://", cluster.public_fqdn, ":443") if joined else cluster.api_endpoint,
         certificate_authority=cluster.certificate_authority,
+        vpn_endpoint=vpn_endpoint,
     )

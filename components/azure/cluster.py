@@ -76,7 +76,10 @@ def api_server_access(private: bool, public_access_cidrs: list[str]) -> dict[str
     """Private cluster, or public with authorized IP ranges. AKS reads an empty list as 'everyone', so the explicit
     0.0.0.0/0 opt-out is sent as no list; a private cluster takes no ranges (AKS refuses them there)."""
     if private:
-        return {"enable_private_cluster": True}
+        # Kept explicit (AKS's default): the public FQDN resolves, in Azure public DNS, to the private endpoint's
+        # address, which is how the other cells' istiod find this API server over the VPN (AKS docs, "Create a private
+        # AKS cluster": a private FQDN in a private DNS zone only this VNet resolves, and an additional public FQDN).
+        return {"enable_private_cluster": True, "enable_private_cluster_public_fqdn": True}
     ranges = [c for c in public_access_cidrs if c != OPEN_TO_INTERNET]
     return {"enable_private_cluster": False, **({"authorized_ip_ranges": ranges} if ranges else {})}
 
@@ -147,6 +150,7 @@ class AksCluster(pulumi.ComponentResource):
     encryption_at_host: bool
     cluster_id: pulumi.Output[str]
     fqdn: pulumi.Output[str]
+    public_fqdn: pulumi.Output[str]
     api_endpoint: pulumi.Output[str]
     certificate_authority: pulumi.Output[str]
     oidc_issuer_url: pulumi.Output[str]
@@ -243,6 +247,8 @@ class AksCluster(pulumi.ComponentResource):
         self.encryption_at_host = spec.encryption_at_host
         self.cluster_id = cluster.id
         self.fqdn = cluster.private_fqdn if args.private_endpoint else cluster.fqdn
+        # What resolves from anywhere: the public FQDN (of a private cluster: to its private endpoint's address).
+        self.public_fqdn = cluster.fqdn
         self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(lambda p: p.issuer_url)
         self.kubelet_object_id = cluster.identity_profile.apply(lambda p: p["kubeletidentity"].object_id)
         self.node_resource_group = cluster.node_resource_group

@@ -25,12 +25,18 @@ class NetworkArgsDict(TypedDict, total=False):
     spec: AzureNetworkSpec | Mapping[str, Any]
     resource_group_name: Required[PulumiInput[str]]
     tags: AzureTags
+    firewall: bool
 
 
 class NetworkArgs(ComponentArgs):
     spec: AzureNetworkSpec = Field(default_factory=AzureNetworkSpec)
     resource_group_name: PulumiInput[str]
     tags: AzureTags = Field(default_factory=dict)
+    firewall: bool = Field(
+        False,
+        description="A network security group on the node subnet, for the rules that scope what other cells may reach "
+        "over the VPN (a stack of several cells: components/azure/interconnect.py).",
+    )
 
 
 class Network(pulumi.ComponentResource):
@@ -38,6 +44,8 @@ class Network(pulumi.ComponentResource):
 
     vnet_id: pulumi.Output[str]
     vnet_name: pulumi.Output[str]
+    node_subnet: network.Subnet
+    security_group_name: pulumi.Output[str] | None  # the node subnet's NSG, with ``firewall``
     node_subnet_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: NetworkArgs | NetworkArgsDict, opts: pulumi.ResourceOptions | None = None):
@@ -52,6 +60,18 @@ class Network(pulumi.ComponentResource):
             # Subnets are their own resources below; listed inline too they would fight over the VNet's subnets.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["subnets"]),
         )
+        self.security_group_name = None
+        firewall = {}
+        if args.firewall:
+            # Rules are SecurityRule resources of their own (one set per peer); inline they would fight over them.
+            group = network.NetworkSecurityGroup(
+                f"{name}-nodes",
+                resource_group_name=args.resource_group_name,
+                tags=args.tags,
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["securityRules"]),
+            )
+            self.security_group_name = group.name
+            firewall = {"network_security_group": {"id": group.id}}
         subnet = network.Subnet(
             f"{name}-nodes",
             subnet_name="nodes",
@@ -59,9 +79,11 @@ class Network(pulumi.ComponentResource):
             virtual_network_name=vnet.name,
             address_prefix=args.spec.nodes,
             service_endpoints=[{"service": STORAGE_SERVICE_ENDPOINT}],
+            **firewall,
             opts=child,
         )
         self.vnet_id = vnet.id
         self.vnet_name = vnet.name
+        self.node_subnet = subnet  # a VPN endpoint's GatewaySubnet waits for it: Azure changes a VNet's subnets one at a time
         self.node_subnet_id = subnet.id
         self.register_outputs({"vnet_id": self.vnet_id, "vnet_name": self.vnet_name, "node_subnet_id": self.node_subnet_id})

@@ -15,6 +15,7 @@ from lepton_infra import conventions
 from lepton_infra.cell_contract import Capabilities, CellFoundation, IdentityBinding, Registry
 from lepton_infra.spec import MODELS_ZONE, PlatformSpec, SpecError
 from lepton_infra.spec.gcp import GcpCellSpec
+from lepton_infra.spec.interconnect import VpnPlan, plan_vpn
 
 from . import _project
 from .audit_logs import AuditLogs
@@ -22,6 +23,7 @@ from ._names import CLUSTER_NAME_MAX, account_id, labels_from_tags, rfc1035
 from .cluster import GkeCluster
 from .data_lake import DataLake
 from .gpu_node_pool import GpuNodePool
+from .interconnect import VpnEndpoint
 from .network import Network
 from .registry import ContainerRegistry
 from .workload_identity import WorkloadIdentity
@@ -63,9 +65,19 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
     common = {"protected": spec.protected, "labels": labels}
 
     network = Network(f"{name}-network", {"spec": cell.network, "name": prefix}, opts=opts)
+    # Joined by VPN to other cells: their istiod watches this cluster's API through its private endpoint.
+    plan = plan_vpn(spec.cells).get(cell.name)
+    peer_cidrs = [cidr for link in plan.links for cidr in link.peer_cidrs] if plan else []
     cluster = GkeCluster(
         f"{name}-cluster",
-        {"name": prefix, "spec": cell.cluster, "network": network.network_id, "subnetwork": network.subnetwork_id, **common},
+        {
+            "name": prefix,
+            "spec": cell.cluster,
+            "network": network.network_id,
+            "subnetwork": network.subnetwork_id,
+            "peer_cidrs": peer_cidrs,
+            **common,
+        },
         opts=opts,
     )
     pools = [
@@ -108,6 +120,13 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         lake.grant_read(identity, MODELS_ZONE)
         return identity.binding
 
+    def vpn_endpoint(vpn_parent: pulumi.Resource, vpn_name: str, vpn_plan: VpnPlan) -> VpnEndpoint:
+        return VpnEndpoint(
+            vpn_name,
+            {"plan": vpn_plan, "network_id": network.network_id, "physical": rfc1035(prefix, "vpn", max_length=40)},
+            opts=pulumi.ResourceOptions(parent=vpn_parent, provider=provider),
+        )
+
     return CellFoundation(
         cloud=CLOUD,
         kubernetes_provider=cluster.provider,
@@ -120,6 +139,8 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         capabilities=CAPABILITIES,
         # GKE's own autoscaler brings GPU nodes; the pools (and the cluster's system pool) are what to wait for.
         ready=[cluster, *pools],
-        api_endpoint=cluster.api_endpoint,
+        # Over the VPN, the private endpoint; a cell on its own has no peer, and keeps the endpoint its spec asks.
+        api_endpoint=cluster.private_api_endpoint if plan else cluster.api_endpoint,
         certificate_authority=cluster.certificate_authority,
+        vpn_endpoint=vpn_endpoint,
     )

@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Required, TypedDict
+from typing import Any, Mapping, Required, Sequence, TypedDict
 
 import pulumi
 import pulumi_gcp.container as container
@@ -25,7 +25,7 @@ from pydantic import Field
 
 from lepton_infra.kubeconfig import exec_user, single_cluster
 from lepton_infra.conventions import POOL_LABEL
-from lepton_infra.spec import ClusterArgs, PulumiInput, parse_model
+from lepton_infra.spec import Cidr, ClusterArgs, PulumiInput, parse_model
 from lepton_infra.spec.gcp import GcpLabels, GkeClusterSpec
 
 from .._resource_options import data_options
@@ -56,6 +56,7 @@ class GkeClusterArgsDict(TypedDict, total=False):
     subnetwork: Required[PulumiInput[str]]
     pods_range_name: str
     services_range_name: str
+    peer_cidrs: Sequence[Cidr]
     labels: GcpLabels
 
 
@@ -74,6 +75,11 @@ class GkeClusterArgs(ClusterArgs):
     pods_range_name: str = PODS_RANGE
     services_range_name: str = SERVICES_RANGE
     labels: GcpLabels = Field(default_factory=dict)
+    peer_cidrs: list[Cidr] = Field(
+        default_factory=list,
+        description="The other cells' ranges, joined by VPN: authorized on the control plane's private endpoint, which "
+        "their istiod watches (docs/design.md, \"Mesh\" > \"Connectivity\").",
+    )
 
 
 def kubeconfig(name: str, endpoint: str, ca_data: str) -> str:
@@ -103,6 +109,7 @@ class GkeCluster(pulumi.ComponentResource):
     location: pulumi.Output[str]
     endpoint: pulumi.Output[str]
     api_endpoint: pulumi.Output[str]
+    private_api_endpoint: pulumi.Output[str]
     certificate_authority: pulumi.Output[str]
     workload_pool: pulumi.Output[str]
     node_service_account_email: pulumi.Output[str]
@@ -163,7 +170,7 @@ class GkeCluster(pulumi.ComponentResource):
             },
             datapath_provider="ADVANCED_DATAPATH",
             private_cluster_config={"enable_private_nodes": True, "enable_private_endpoint": args.private_endpoint},
-            master_authorized_networks_config=authorized_networks(list(spec.public_access_cidrs)),
+            master_authorized_networks_config=authorized_networks([*spec.public_access_cidrs, *args.peer_cidrs]),
             workload_identity_config={"workload_pool": self.workload_pool},
             database_encryption={"state": "ENCRYPTED", "key_name": key.id},
             enable_shielded_nodes=True,
@@ -207,6 +214,11 @@ class GkeCluster(pulumi.ComponentResource):
         self.endpoint = cluster.endpoint
         # The GKE API's endpoint is an IP address; masterAuth.clusterCaCertificate is base64 PEM (kubeconfig's form).
         self.api_endpoint = pulumi.Output.concat("https://", cluster.endpoint)
+        # The control plane's private endpoint (an address in the cell's subnet, public endpoint or not): what the
+        # other cells reach over the VPN.
+        self.private_api_endpoint = pulumi.Output.concat(
+            "https://", cluster.private_cluster_config.apply(lambda config: config.private_endpoint if config else "")
+        )
         self.certificate_authority = cluster.master_auth.cluster_ca_certificate
         self.node_service_account_email = nodes_account.email
         self.kms_key_id = key.id

@@ -2,7 +2,8 @@
 
 With several cells, the cells' Istio installations are one mesh (multi-primary on different networks, docs/design.md,
 "Mesh"): the platform owns the mesh's root CA, gives each cell an intermediate under it before the cell installs
-istiod, and writes into every cluster a remote secret for each other cluster. A single cell keeps istiod's own CA.
+istiod, joins the cloud cells' networks by VPN (the Interconnect) and writes into every cluster a remote secret for
+each other cluster. A single cell keeps istiod's own CA and needs no VPN.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ..components.kubernetes.mesh import remote_secret
 from ..components.kubernetes.mesh_ca import MeshCertificateAuthority
 from ..spec import PlatformSpec, parse_model
 from .cell import TYPE_BEFORE_PLATFORM, Cell, build_context_of
+from .interconnect import interconnect
 
 TOKEN = "lepton:platform:Platform"
 # Before cells had a platform above them, each cell was a top-level component ("<env>-<cell>"); the alias lets an
@@ -52,6 +54,10 @@ class Platform(pulumi.ComponentResource):
             )
             for cell in spec.cells
         }
+        # The cells' private networks, joined pairwise by VPN: what lets the mesh below cross clouds.
+        self.interconnect = interconnect(
+            self, f"{name}-interconnect", spec, {cell: built.foundation for cell, built in self.cells.items()}
+        )
         # Each cluster's istiod watches every other one: one remote secret per ordered pair of cells.
         self.remote_secrets = {
             (local, remote): remote_secret(self, f"{name}-{local}-remote-secret-{remote}", there.mesh_member, here.mesh_member)

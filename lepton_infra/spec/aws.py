@@ -20,6 +20,7 @@ from .common import (
     Strict,
     schema_rule,
 )
+from .interconnect import VpnSpec
 
 ControlPlaneLog = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
@@ -105,6 +106,15 @@ class AwsCellSpec(CellBase):
     cluster: EksClusterSpec = Field(default_factory=EksClusterSpec)
     data_lake: S3DataLakeSpec = Field(default_factory=S3DataLakeSpec)
     audit: AwsAuditSpec = Field(default_factory=AwsAuditSpec)
+    vpn: VpnSpec = Field(default_factory=VpnSpec, description="Its end of the VPN to the stack's other cells.")
+
+    # A VPN connection's outside addresses exist only with the connection (lepton_infra/spec/interconnect.py).
+    vpn_addresses = "per_link"
+
+    def routed_cidrs(self) -> dict[tuple[str, ...], str]:
+        # The VPC CNI gives pods VPC addresses: the VPC is everything peers reach (nodes, pods, internal LBs, the
+        # EKS API's private endpoint ENIs). The Service range is EKS's own choice, outside the spec.
+        return {("network", "cidr"): self.network.cidr}
 
     @model_validator(mode="after")
     def _backup_elsewhere(self) -> "AwsCellSpec":

@@ -26,6 +26,7 @@ from .common import (
     Strict,
     schema_rule,
 )
+from .interconnect import VpnSpec
 
 # Azure region names are lowercase letters and digits, no separators (`az account list-locations --query [].name`):
 # westeurope, eastus2, southafricanorth. An AWS-style name (eu-west-1) is the common mistake this catches.
@@ -117,6 +118,16 @@ class AzureNetworkSpec(Strict):
         description="Kubernetes service range. AKS's default 10.0.0.0/16 would overlap the default VNet, so it is set.",
     )
 
+    gateway_subnet_cidr: Cidr | None = Field(
+        None,
+        description="The GatewaySubnet the VPN gateway lives in, in a stack of several cells (/27 or larger, as Azure "
+        "asks). Default: the last /27 of the VNet.",
+    )
+
+    @property
+    def gateway_subnet(self) -> str:
+        return self.gateway_subnet_cidr or str(list(ipaddress.IPv4Network(self.cidr).subnets(new_prefix=27))[-1])
+
     @property
     def nodes(self) -> str:
         return self.node_subnet_cidr or str(next(ipaddress.IPv4Network(self.cidr).subnets(prefixlen_diff=2)))
@@ -135,9 +146,23 @@ class AzureNetworkSpec(Strict):
         elif self.node_subnet_cidr and not ipaddress.IPv4Network(self.node_subnet_cidr).subnet_of(vnet):
             issues.append((("node_subnet_cidr",), f"{self.node_subnet_cidr} must lie inside the VNet {self.cidr}"))
         issues += _overlaps({"cidr": self.cidr, "pod_cidr": self.pod_cidr, "service_cidr": self.service_cidr})
+        issues += self._gateway_subnet_issues(vnet)
         if issues:
             raise SpecIssues(issues)
         return self
+
+    def _gateway_subnet_issues(self, vnet: ipaddress.IPv4Network) -> list[tuple[tuple[str | int, ...], str]]:
+        gateway = ipaddress.IPv4Network(self.gateway_subnet)
+        if vnet.prefixlen > 24:
+            return []
+        if gateway.prefixlen > 27:
+            return [(("gateway_subnet_cidr",), f"/{gateway.prefixlen} is too small for a VPN gateway; Azure asks /27 or larger")]
+        if not gateway.subnet_of(vnet):
+            return [(("gateway_subnet_cidr",), f"{gateway} must lie inside the VNet {self.cidr}")]
+        if gateway.overlaps(ipaddress.IPv4Network(self.nodes)):
+            field = "gateway_subnet_cidr" if self.gateway_subnet_cidr else "node_subnet_cidr"
+            return [((field,), f"the GatewaySubnet {gateway} overlaps the node subnet {self.nodes}; make them disjoint")]
+        return []
 
 
 def _azure_vm_size(value: str) -> str:
@@ -239,6 +264,17 @@ class AzureCellSpec(CellBase):
     cluster: AksClusterSpec = Field(default_factory=AksClusterSpec)
     data_lake: AdlsDataLakeSpec = Field(default_factory=AdlsDataLakeSpec)
     audit: AzureAuditSpec = Field(default_factory=AzureAuditSpec)
+    vpn: VpnSpec = Field(default_factory=VpnSpec, description="Its end of the VPN to the stack's other cells.")
+
+    vpn_addresses = "fixed"  # an active-active VPN gateway's two public IPs (lepton_infra/spec/interconnect.py)
+
+    def routed_cidrs(self) -> dict[tuple[str, ...], str]:
+        # Nodes, internal load balancers and the API server's private endpoint are in the VNet. Overlay pods leave
+        # the cluster behind their node's address (AKS docs, "Azure CNI Overlay"), so the pod range stays local.
+        return {("network", "cidr"): self.network.cidr}
+
+    def local_cidrs(self) -> dict[tuple[str, ...], str]:
+        return {("network", "pod_cidr"): self.network.pod_cidr, ("network", "service_cidr"): self.network.service_cidr}
 
     @model_validator(mode="after")
     def _pool_names(self) -> "AzureCellSpec":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import TYPE_CHECKING, Annotated, Any, Iterable, Literal, Sequence, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Iterable, Literal, Sequence, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import core_schema
@@ -449,9 +449,21 @@ class CellBase(Strict):
             raise SpecIssues(issues)
         return self
 
+    # How the cell's VPN gateway gets its public addresses (lepton_infra/spec/interconnect.py): "fixed" before any
+    # peer, "per_link" for each peer's connection (AWS), None where the cell joins no VPN (an existing cluster).
+    vpn_addresses: ClassVar[str | None] = None
+
     @property
     def accelerators(self) -> set[str]:
         return {p.accelerator for p in self.gpu_pools}
+
+    def routed_cidrs(self) -> dict[tuple[str, ...], str]:
+        """The ranges other cells reach this cell's network on, by field path: routed over the VPN between cells."""
+        return {}
+
+    def local_cidrs(self) -> dict[tuple[str, ...], str]:
+        """Ranges used only inside the cluster (overlay pods, Services): never routed, but no peer's range may overlap."""
+        return {}
 
     def backup_region_issues(self) -> list[tuple[tuple[str | int, ...], str]]:
         """A lake's backup (AWS replication, GCP cross-bucket replication) must be in another region than the cell."""

@@ -17,6 +17,7 @@ from .common import (
     DEFAULT_KUBERNETES_VERSION,
     KUBERNETES_VERSIONS,
     CellBase,
+    Cidr,
     DataLakeZonesSpec,
     DnsLabel,
     GpuRuntimeSpec,
@@ -109,6 +110,18 @@ class ExistingRegistrySpec(RegistrySpec):
     )
 
 
+class ExistingNetworkSpec(Strict):
+    """What the other cells of a stack know of this cluster's network. An existing cell joins no VPN: connectivity to
+    it is its operator's (docs/design.md, "Mesh" > "Connectivity")."""
+
+    cidrs: list[Cidr] = Field(
+        default_factory=list,
+        description="The ranges other cells reach this cluster on (its API server, east-west gateway, nodes), routed "
+        "by connectivity its operator provides; checked against the other cells' ranges. Empty: the other cells reach "
+        "it only at the addresses cluster.api_endpoint and its east-west gateway publish.",
+    )
+
+
 class ExistingCellSpec(CellBase):
     """A cell on a cluster that already exists: GPU pools only schedule (their nodes carry the labels already)."""
 
@@ -118,6 +131,10 @@ class ExistingCellSpec(CellBase):
     registry: ExistingRegistrySpec = Field(default_factory=ExistingRegistrySpec)
     gpu_runtime: ExistingGpuRuntimeSpec = Field(default_factory=ExistingGpuRuntimeSpec)
     data_lake: ExistingDataLakeSpec = Field(default_factory=ExistingDataLakeSpec)
+    network: ExistingNetworkSpec = Field(default_factory=ExistingNetworkSpec)
+
+    def routed_cidrs(self) -> dict[tuple[str, ...], str]:
+        return {("network", "cidrs", i): cidr for i, cidr in enumerate(self.network.cidrs)}  # type: ignore[misc]
 
     @model_validator(mode="after")
     def _cpu_image_without_gpus(self) -> "ExistingCellSpec":
@@ -146,6 +163,7 @@ __all__ = [
     "ExistingClusterSpec",
     "ExistingDataLakeSpec",
     "ExistingGpuRuntimeSpec",
+    "ExistingNetworkSpec",
     "ExistingRegistrySpec",
     "ExternalLakeSpec",
     "InClusterLakeSpec",

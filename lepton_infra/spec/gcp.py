@@ -25,6 +25,7 @@ from .common import (
     Strict,
     schema_rule,
 )
+from .interconnect import VpnSpec
 
 # us-central1, europe-west4, northamerica-northeast2: no dash before the number (AWS writes us-east-1).
 GCP_REGION_PATTERN = r"^[a-z]+(-[a-z]+)+\d+$"
@@ -146,9 +147,21 @@ class GcpCellSpec(CellBase):
     cluster: GkeClusterSpec = Field(default_factory=GkeClusterSpec)
     data_lake: GcsDataLakeSpec = Field(default_factory=GcsDataLakeSpec)
     audit: GcpAuditSpec = Field(default_factory=GcpAuditSpec)
+    vpn: VpnSpec = Field(default_factory=VpnSpec, description="Its end of the VPN to the stack's other cells.")
     gpu_driver_version: GpuDriverVersion = Field(
         "DEFAULT", description="The NVIDIA driver GKE installs on GPU nodes (DEFAULT or LATEST for the node image)."
     )
+
+    vpn_addresses = "fixed"  # an HA VPN gateway's two interfaces (lepton_infra/spec/interconnect.py)
+
+    def routed_cidrs(self) -> dict[tuple[str, ...], str]:
+        # VPC-native pods keep their addresses towards RFC 1918 destinations (GKE's ip-masq-agent does not masquerade
+        # to them by default), so peers see and answer the pod range; nodes, internal LBs and the control plane's
+        # private endpoint (Private Service Connect) are in the subnet's primary range.
+        return {("network", "cidr"): self.network.cidr, ("network", "pods_cidr"): self.network.pods_cidr}
+
+    def local_cidrs(self) -> dict[tuple[str, ...], str]:
+        return {("network", "services_cidr"): self.network.services_cidr}
 
     @model_validator(mode="after")
     def _zones_in_region(self) -> "GcpCellSpec":

@@ -13,6 +13,7 @@ from .aws import AwsCellSpec
 from .azure import AzureCellSpec
 from .existing import ExistingCellSpec
 from .gcp import GcpCellSpec
+from .interconnect import overlap_issues, vpn_issues
 from .common import (
     CONFIG_KEY,
     CONFIG_NAMESPACE,
@@ -98,6 +99,9 @@ class PlatformSpec(Strict):
         for i, cell in enumerate(self.cells):
             found = cell.platform_issues(self.protected, bool(self.models), meshed=len(self.cells) > 1)
             issues += [(("cells", i, *path), problem) for path, problem in found]
+        if len(self.cells) > 1:
+            # The cells' networks are joined (docs/design.md, "Mesh" > "Connectivity").
+            issues += overlap_issues(self.cells) + vpn_issues(self.cells)
         if issues:
             raise SpecIssues(issues)
         return self

@@ -172,7 +172,7 @@ def test_a_protected_environment_keeps_the_group_and_makes_the_cluster_private()
     plan, _ = build(platform(protected=True, cluster={"public_access_cidrs": []}))
     group = plan.one(GROUP)
     assert group.protect and group.retain_on_delete
-    assert plan.one(CLUSTER).inputs["apiServerAccessProfile"] == {"enablePrivateCluster": True}
+    assert plan.one(CLUSTER).inputs["apiServerAccessProfile"] == {"enablePrivateCluster": True, "enablePrivateClusterPublicFQDN": True}
     assert plan.one(ACCOUNT).protect and plan.one("azure-native:keyvault:Key").protect
 
 

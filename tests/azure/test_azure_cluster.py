@@ -88,7 +88,8 @@ def test_a_public_api_server_admits_only_the_authorized_ranges(plan):
 
 def test_protected_environments_get_a_private_cluster_without_ranges():
     plan = plan_for(protected=True)
-    assert cluster_of(plan)["apiServerAccessProfile"] == {"enablePrivateCluster": True}
+    # The public FQDN stays (AKS's default, said explicitly): it resolves to the private endpoint, for the other cells.
+    assert cluster_of(plan)["apiServerAccessProfile"] == {"enablePrivateCluster": True, "enablePrivateClusterPublicFQDN": True}
     assert ".privatelink." in plan.stack_outputs["fqdn"]
     server = json.loads(plan.stack_outputs["kubeconfig"])["clusters"][0]["cluster"]["server"]
     assert server == f"https://{plan.stack_outputs['fqdn']}:443"

@@ -209,10 +209,11 @@ def test_a_spec_class_built_directly_raises_the_same_spec_error_as_the_dict_form
 def test_cells_of_every_cloud_validate_with_their_own_region_names():
     spec = parse_platform_spec(minimal(cells=[
         {**minimal()["cells"][0]},
+        # The cells' networks are routed to each other over VPN, so each takes its own ranges.
         {"name": "az-eus", "cloud": "azure", "region": "eastus", "cluster": {"public_access_cidrs": ["198.51.100.0/24"]},
-         "gpu_pools": [{"name": "t4", "accelerator": "t4", "max_size": 2}]},
+         "network": {"cidr": "10.50.0.0/16"}, "gpu_pools": [{"name": "t4", "accelerator": "t4", "max_size": 2}]},
         {"name": "gcp-usc1", "cloud": "gcp", "region": "us-central1", "cluster": {"public_access_cidrs": ["198.51.100.0/24"]},
-         "gpu_pools": [{"name": "l4", "accelerator": "l4", "max_size": 2}]},
+         "network": {"cidr": "10.60.0.0/20"}, "gpu_pools": [{"name": "l4", "accelerator": "l4", "max_size": 2}]},
     ]))
     assert [(c.cloud, c.region) for c in spec.cells] == [("aws", "us-east-1"), ("azure", "eastus"), ("gcp", "us-central1")]
 

@@ -1,6 +1,7 @@
 """Adding or removing a cell leaves the other cells as they are: prod and prod without its GCP cell plan every
 resource of the AWS and Azure cells with the same URN and inputs. Only what lists the cells by design differs: the
-remote secrets (Platform's children) and the CA's intermediates (one per cell, children of the mesh's CA)."""
+remote secrets (Platform's children), the CA's intermediates (one per cell, children of the mesh's CA) and the VPN's
+resources of the removed cell's pairs (the Interconnect's)."""
 
 import pytest
 
@@ -41,7 +42,10 @@ def test_only_the_remote_secrets_and_the_removed_cells_intermediate_go_with_it()
     }
     tls = {r.name for r in rest.values() if r.type.startswith("tls:")}
     assert tls == {"prod-mesh-ca-gcp-usc1-key", "prod-mesh-ca-gcp-usc1-csr", "prod-mesh-ca-gcp-usc1-cert"}
-    assert set(rest) == {r.urn for r in rest.values() if r.type == SECRET or r.type.startswith("tls:")}
+    # And the VPN's resources of the pairs with the removed cell (tests/mesh/test_mesh_interconnect_spec.py).
+    interconnect = before.one("lepton:platform:Interconnect")
+    vpn = {r.urn for r in before.descendants(interconnect) if "gcp-usc1" in r.name}
+    assert set(rest) == {r.urn for r in rest.values() if r.type == SECRET or r.type.startswith("tls:")} | vpn
 
 
 def test_the_remaining_cells_keep_their_remote_secrets_for_each_other_and_the_root_ca():

@@ -120,7 +120,40 @@ def _log_group(m, name, inputs, region):
 
 
 
+def _public_ip(seed: str) -> str:
+    """An address from AWS's public space, different per seed."""
+    return f"3.{int(hex_of(seed, 2), 16)}.{int(hex_of(seed + 'b', 2), 16)}.{int(hex_of(seed + 'c', 2), 16) % 254 + 1}"
+
+
+def _vpn_connection(m, name, inputs, region):
+    """Two tunnels with AWS's outside addresses; inside addresses: the gateway takes the first host of each /30."""
+    rid = f"vpn-{hex_of(name, 17)}"
+    extra = {"arn": arn("ec2", region, f"vpn-connection/{rid}"), "customerGatewayConfiguration": "<xml/>"}
+    for n in (1, 2):
+        extra[f"tunnel{n}Address"] = _public_ip(f"{name}-{n}")
+        if cidr := inputs.get(f"tunnel{n}InsideCidr"):
+            base = cidr.split("/")[0].rsplit(".", 1)
+            extra[f"tunnel{n}VgwInsideAddress"] = f"{base[0]}.{int(base[1]) + 1}"
+            extra[f"tunnel{n}CgwInsideAddress"] = f"{base[0]}.{int(base[1]) + 2}"
+        extra[f"tunnel{n}BgpAsn"] = inputs.get("customerGatewayBgpAsn", "")
+    return rid, extra
+
+
+def _with_id(handler):
+    """The id among the outputs too, as the provider's state holds it (what one end of a VPN refers to the other by)."""
+
+    def answer(m, name, inputs, region):
+        rid, extra = handler(m, name, inputs, region)
+        return rid, {**extra, "id": rid}
+
+    return answer
+
+
 RESOURCES: dict[str, Callable[..., tuple[str, dict]]] = {
+    "aws:ec2/vpnGateway:VpnGateway": _with_id(_ec2("vgw", "vpn-gateway")),
+    "aws:ec2/customerGateway:CustomerGateway": _with_id(_ec2("cgw", "customer-gateway")),
+    "aws:ec2/vpnConnection:VpnConnection": _with_id(_vpn_connection),
+    "aws:ec2/securityGroupRule:SecurityGroupRule": _ec2("sgrule", "security-group-rule"),
     "aws:ec2/vpc:Vpc": _vpc,
     "aws:ec2/subnet:Subnet": _ec2("subnet", "subnet"),
     "aws:ec2/internetGateway:InternetGateway": _ec2("igw", "internet-gateway"),

@@ -161,14 +161,17 @@ def _managed_cluster(m, name, inputs, region):
     group = _group(inputs)
     rid = arm_id(group, "Microsoft.ContainerService", f"managedClusters/{physical}")
     endpoints = _cluster_endpoints(group, physical, region)
-    private = bool((inputs.get("apiServerAccessProfile") or {}).get("enablePrivateCluster"))
+    access = inputs.get("apiServerAccessProfile") or {}
+    private = bool(access.get("enablePrivateCluster"))
+    # A private cluster also has a public FQDN (resolving to its private address) unless it is turned off.
+    public_fqdn = not private or access.get("enablePrivateClusterPublicFQDN", True) is not False
     node_group = f"MC_{group}_{physical}_{region}"
     kubelet = arm_id(node_group, "Microsoft.ManagedIdentity", f"userAssignedIdentities/{physical}-agentpool")
     m.__dict__.setdefault("aks_clusters", {})[(group, physical)] = {"region": region, "private": private, **endpoints}
     return rid, {
         "name": physical,
         "location": inputs.get("location", region),
-        "fqdn": "" if private else endpoints["fqdn"],
+        "fqdn": endpoints["fqdn"] if public_fqdn else "",
         "privateFQDN": endpoints["privateFQDN"] if private else "",
         "azurePortalFQDN": f"{physical}-portal.hcp.{region}.azmk8s.io",
         "nodeResourceGroup": node_group,
@@ -221,7 +224,39 @@ def _diagnostic_setting(m, name, inputs, region):
     return f"{inputs.get('resourceUri', '')}/providers/Microsoft.Insights/diagnosticSettings/{physical}", {"name": physical}
 
 
+def _public_ip(m, name, inputs, region):
+    rid, extra = _simple("Microsoft.Network", "publicIPAddresses", "publicIpAddressName")(m, name, inputs, region)
+    address = f"20.{int(hex_of(name, 2), 16)}.{int(hex_of(name + 'b', 2), 16)}.{int(hex_of(name + 'c', 2), 16) % 254 + 1}"
+    return rid, {**extra, "ipAddress": address, "provisioningState": "Succeeded"}
+
+
+def _with_id(handler):
+    """The ARM id among the outputs too, as azure-native's outputs carry it (what a VPN's parts refer to each other by)."""
+
+    def answer(m, name, inputs, region):
+        rid, extra = handler(m, name, inputs, region)
+        return rid, {**extra, "id": rid}
+
+    return answer
+
+
 RESOURCES: dict[str, Callable[..., tuple[str, dict]]] = {
+    "azure-native:network:PublicIPAddress": _with_id(_public_ip),
+    "azure-native:network:VirtualNetworkGateway": _with_id(
+        _simple("Microsoft.Network", "virtualNetworkGateways", "virtualNetworkGatewayName")
+    ),
+    "azure-native:network:LocalNetworkGateway": _with_id(
+        _simple("Microsoft.Network", "localNetworkGateways", "localNetworkGatewayName")
+    ),
+    "azure-native:network:VirtualNetworkGatewayConnection": _with_id(
+        _simple("Microsoft.Network", "connections", "virtualNetworkGatewayConnectionName")
+    ),
+    "azure-native:network:NetworkSecurityGroup": _with_id(
+        _simple("Microsoft.Network", "networkSecurityGroups", "networkSecurityGroupName")
+    ),
+    "azure-native:network:SecurityRule": _nested(
+        "Microsoft.Network", "networkSecurityGroups", "networkSecurityGroupName", "securityRules", "securityRuleName"
+    ),
     "azure-native:resources:ResourceGroup": _resource_group,
     "azure-native:network:VirtualNetwork": _simple("Microsoft.Network", "virtualNetworks", "virtualNetworkName"),
     "azure-native:network:Subnet": _nested(

@@ -187,7 +187,25 @@ def _with_id(handler: Callable[..., tuple[str, dict]]) -> Callable[..., tuple[st
     return answer
 
 
+def _ha_vpn_gateway(m, name, inputs, region):
+    """Two interfaces, each with its own Google address (HA VPN)."""
+    rid, extra = _regional("vpnGateways")(m, name, inputs, region)
+    interfaces = [{"id": i, "ipAddress": f"35.{int(hex_of(name, 2), 16)}.{int(hex_of(name + str(i), 2), 16)}.{10 + i}"} for i in range(2)]
+    return rid, {**extra, "vpnInterfaces": interfaces}
+
+
+def _router_child(m, name, inputs, region):
+    physical, p, r = named(inputs, name), project(inputs), gcp_region(inputs.get("region") or region)
+    return f"projects/{p}/regions/{r}/routers/{inputs.get('router')}/{physical}", {"name": physical, "project": p, "region": r}
+
+
 _HANDLERS: dict[str, Callable[..., tuple[str, dict]]] = {
+    "gcp:compute/haVpnGateway:HaVpnGateway": _ha_vpn_gateway,
+    "gcp:compute/externalVpnGateway:ExternalVpnGateway": _global("externalVpnGateways"),
+    "gcp:compute/vPNTunnel:VPNTunnel": _regional("vpnTunnels"),
+    "gcp:compute/routerInterface:RouterInterface": _router_child,
+    "gcp:compute/routerPeer:RouterPeer": _router_child,
+    "gcp:compute/firewall:Firewall": _global("firewalls"),
     "gcp:compute/network:Network": _global("networks"),
     "gcp:compute/subnetwork:Subnetwork": _regional("subnetworks"),
     "gcp:compute/router:Router": _regional("routers"),
