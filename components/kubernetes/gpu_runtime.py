@@ -2,7 +2,9 @@
 
 EKS (AL2023 NVIDIA AMIs), AKS and GKE ship the NVIDIA driver and container toolkit on their GPU nodes, so the
 operator runs with both disabled there and only adds the device plugin, GPU feature discovery and the DCGM exporter;
-on an existing (on-prem) cluster it installs driver and toolkit too (docs/design.md, "GPU drivers").
+on an existing (on-prem) cluster it installs driver and toolkit too (docs/design.md, "GPU drivers"). The DCGM
+exporter runs either way (it reads the GPUs through the driver, wherever that came from), and the cell's Prometheus
+scrapes it through the ServiceMonitor the operator makes for it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from lepton_infra.conventions import GPU_TAINT
 from lepton_infra.spec import ComponentArgs, GpuRuntimeSpec, parse_model
 
 from ._helm import namespace, release
+from .monitoring import MONITOR_LABELS
 
 TOKEN = "lepton:kubernetes:NvidiaGpuRuntime"
 NAMESPACE = "gpu-operator"
@@ -43,7 +46,9 @@ def operator_values(driver_preinstalled: bool, device_plugin_preinstalled: bool 
         "toolkit": {"enabled": node_software},
         "devicePlugin": {"enabled": not device_plugin_preinstalled},
         "gfd": {"enabled": True},
-        "dcgmExporter": {"enabled": True},
+        # The operator makes a ServiceMonitor for the exporter (values.yaml dcgmExporter.serviceMonitor), labelled so
+        # the cell's Prometheus selects it (monitoring.py): GPU utilisation, memory, power and XID errors per GPU.
+        "dcgmExporter": {"enabled": True, "serviceMonitor": {"enabled": True, "additionalLabels": dict(MONITOR_LABELS)}},
         # NFD labels nodes with their PCI devices; the operator schedules its operands by those labels.
         "nfd": {"enabled": True},
         "node-feature-discovery": {"worker": {"tolerations": tolerations}},
