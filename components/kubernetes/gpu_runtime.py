@@ -2,7 +2,9 @@
 
 EKS (AL2023 NVIDIA AMIs), AKS and GKE ship the NVIDIA driver and container toolkit on their GPU nodes, so the
 operator runs with both disabled there and only adds the device plugin, GPU feature discovery and the DCGM exporter;
-on an existing (on-prem) cluster it installs driver and toolkit too (docs/design.md, "GPU drivers").
+on an existing (on-prem) cluster it installs driver and toolkit too (docs/design.md, "GPU drivers"). The DCGM
+exporter runs either way (it reads the GPUs through the driver, wherever that came from), and the cell's Prometheus
+scrapes it through the ServiceMonitor the operator makes for it.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 Autoscaling is KEDA's (a ScaledObject, keda.sh/v1alpha1) on serving's own queue depth read from the cell's
 Prometheus, which scrapes the pods' /metrics (merged by their Istio sidecar, SCRAPE_ANNOTATIONS) through the model's
 PodMonitor (monitoring.coreos.com/v1): a GPU model's CPU idles while its GPU saturates, so CPU is not the signal.
+A model that scales to zero also wakes on its callers' requests (Istio's istio_requests_total at the callers).
 
 The pod follows the hybrid contract (selects ``lepton.ai/accelerator``, tolerates the GPU taint, requests
 ``nvidia.com/gpu``) and the ``restricted`` Pod Security Standard (non-root, no privilege escalation, all
@@ -46,6 +47,9 @@ STARTUP_FAILURE_THRESHOLD = 90
 ROLLOUT_TIMEOUT = "30m"
 # serving/metrics.py: the Gauge of requests waiting for a batch in one server process.
 QUEUE_METRIC = "serving_queue_depth"
+# How far back a call counts as demand for a model scaled to zero: at least four of the mesh's 15 s scrapes (Prometheus's
+# rule of thumb for rate()); after the last call the model keeps one replica this long, then KEDA's cooldownPeriod.
+DEMAND_WINDOW = "2m"
 METRICS_PATH = "/metrics"
 # Istio's metrics merging (istio.io/latest/docs/ops/integrations/prometheus, "Option 1: Metrics merging"): the sidecar
 # injector reads these annotations (the app's port and path), points them at the agent's :15020/stats/prometheus,
@@ -159,10 +163,48 @@ def track_relabelings(model: ModelSpec) -> list[dict[str, Any]]:
     return [stable, canary]
 
 
+def demand_query(model: str, namespace: str) -> str:
+    """PromQL: is anyone calling the model? The requests its callers' sidecars and gateways sent to its Service
+    (Istio's standard metric, reporter="source": counted at the caller, so also while the model has no pod, when
+    each call ends in the caller's 503), capped at 1 so this signal asks for one replica and never more."""
+    requests = (
+        f'istio_requests_total{{reporter="source",destination_service_namespace="{namespace}",'
+        f'destination_service_name="{model}"}}'
+    )
+    return f"clamp_max(sum(rate({requests}[{DEMAND_WINDOW}])), 1)"
+
+
+def wake_trigger(model: str, namespace: str, prometheus: pulumi.Input[str]) -> dict[str, Any]:
+    """The second trigger of a model that scales to zero: any call in the last DEMAND_WINDOW activates it (KEDA's
+    activationThreshold 0: a value above it scales 0 -> 1), and keeps one replica while calls go on."""
+    return {
+        "type": "prometheus",
+        "metricType": "AverageValue",
+        "metadata": {
+            "serverAddress": prometheus,
+            "query": demand_query(model, namespace),
+            "threshold": "1",
+            "activationThreshold": "0",
+        },
+    }
+
+
 def scaled_object_spec(model: ModelSpec, namespace: str, deployment: pulumi.Input[str], prometheus: pulumi.Input[str]) -> dict:
     """The ScaledObject's spec (keda.sh/v1alpha1, keys from the vendored CRD): the stable Deployment between the
     model's bounds, 0 at the bottom when the spec asks for scale to zero, on the ``prometheus`` scaler's query
-    (keda.sh/docs/2.20/scalers/prometheus: serverAddress, query, threshold, the per-replica target)."""
+    (keda.sh/docs/2.20/scalers/prometheus: serverAddress, query, threshold, the per-replica target, activationThreshold).
+
+    The queue depth comes from the model's own pods, so at zero replicas there is none; a model that scales to zero
+    also has the callers' demand (wake_trigger), which brings it back. KEDA scales on the larger of the two."""
+    queue = {
+        "type": "prometheus",
+        "metricType": "AverageValue",
+        "metadata": {
+            "serverAddress": prometheus,
+            "query": queue_depth_query(model.name, namespace),
+            "threshold": str(model.queue_depth_target),
+        },
+    }
     return {
         "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment},
         "minReplicaCount": 0 if model.scale_to_zero else model.replicas.min_size,
@@ -172,17 +214,7 @@ def scaled_object_spec(model: ModelSpec, namespace: str, deployment: pulumi.Inpu
             # instead of its admission webhook refusing a second autoscaler on the same Deployment.
             "horizontalPodAutoscalerConfig": {"name": f"{model.name}-{model.version}"},
         },
-        "triggers": [
-            {
-                "type": "prometheus",
-                "metricType": "AverageValue",
-                "metadata": {
-                    "serverAddress": prometheus,
-                    "query": queue_depth_query(model.name, namespace),
-                    "threshold": str(model.queue_depth_target),
-                },
-            }
-        ],
+        "triggers": [queue, wake_trigger(model.name, namespace, prometheus)] if model.scale_to_zero else [queue],
     }
 
 

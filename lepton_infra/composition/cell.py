@@ -9,6 +9,7 @@ A cell is split in two so clouds share everything above the cluster (docs/design
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -29,7 +30,16 @@ from ..components.kubernetes.model_deployment import (
 )
 from ..components.kubernetes.monitoring import SERVICE_MONITOR_LABELS, Monitoring
 from ..components.kubernetes.serving_image import ServingImage, packaged_context
-from ..spec import CellSpec, ModelSpec, PlatformSpec, SpecError, parse_model
+from ..spec import (
+    CONFIG_NAMESPACE,
+    REMOTE_WRITE_CREDENTIALS_KEY,
+    CellSpec,
+    GlobalMetricsRemoteWriteSpec,
+    ModelSpec,
+    PlatformSpec,
+    SpecError,
+    parse_model,
+)
 from .foundations import foundation_builder
 
 TOKEN = "lepton:platform:Cell"
@@ -69,6 +79,7 @@ class Cell(pulumi.ComponentResource):
         context = build_context_of(build_context)
         self._protected = spec.protected
         build_foundation = foundation_builder(cell_spec.cloud)
+        global_view = global_view_args(spec, cell_spec)
         super().__init__(TOKEN, name, None, opts)
 
         self.foundation = f = build_foundation(self, name, spec, cell_spec)
@@ -126,14 +137,22 @@ class Cell(pulumi.ComponentResource):
                 ready=self.mesh.member_ready,
             )
         # Metrics and the autoscaler that reads them (docs/design.md, "Observability"); the models' PodMonitor and
-        # ScaledObject need both charts' CRDs, so the models wait for them.
+        # ScaledObject need both charts' CRDs, so the models wait for them. Prometheus waits for the mesh: the mesh's
+        # monitors and the global view's Istio objects need its CRDs, and a meshed Prometheus gets its sidecar only
+        # from a running injector.
         self.monitoring = self.keda = self.alert_rules = self.dashboards = None
         models = spec.models_for(cell_spec)
         if cell_spec.monitoring.enabled:
             self.monitoring = Monitoring(
                 f"{name}-monitoring",
-                {"spec": cell_spec.monitoring, "cell": cell_spec.name, "cloud": cell_spec.cloud},
-                opts=in_cluster,
+                {
+                    "spec": cell_spec.monitoring,
+                    "cell": cell_spec.name,
+                    "cloud": cell_spec.cloud,
+                    "models_namespace": MODELS_NAMESPACE,
+                    **global_view,
+                },
+                opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[self.mesh])),
             )
             self.keda = Keda(f"{name}-keda", {"spec": cell_spec.monitoring, "cell": cell_spec.name}, opts=in_cluster)
             self.alert_rules = AlertRules(
@@ -205,6 +224,44 @@ class Cell(pulumi.ComponentResource):
             },
             opts=opts,
         )
+
+
+def global_view_args(spec: PlatformSpec, cell: CellSpec) -> dict[str, Any]:
+    """This cell's part of the global metrics view (spec.global_metrics), as Monitoring args: receive it, send to the
+    receiving cell over the mesh, send to the external endpoint (with its credentials from secret config), or none.
+
+    A missing credentials key is a SpecError naming it, raised before the cell registers anything."""
+    target = spec.global_metrics
+    if target is None:
+        return {}
+    if not isinstance(target, GlobalMetricsRemoteWriteSpec):
+        if spec.receives_global_metrics(cell):
+            return {"receive_global": target}
+        return {"send_global": "mesh"}
+    args: dict[str, Any] = {"send_global": target}
+    if target.credential_fields:
+        args["remote_write_credentials"] = remote_write_credentials(target.credential_fields)
+    return args
+
+
+def remote_write_credentials(fields: tuple[str, ...]) -> pulumi.Output[dict]:
+    """The secret JSON object of stack config lepton-platform:metricsRemoteWriteCredentials, with text ``fields``."""
+    key = f"{CONFIG_NAMESPACE}:{REMOTE_WRITE_CREDENTIALS_KEY}"
+    raw = pulumi.Config(CONFIG_NAMESPACE).get_secret(REMOTE_WRITE_CREDENTIALS_KEY)
+    if raw is None:
+        example = json.dumps({f: "..." for f in fields})
+        raise SpecError([(key, f"missing: global_metrics.auth needs it (pulumi config set --secret {key} '{example}')")], "stack config")
+
+    def parse(text: str) -> dict[str, str]:
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = None
+        if not isinstance(value, dict) or not all(isinstance(value.get(f), str) and value[f] for f in fields):
+            raise SpecError([(key, f"must be a JSON object with text {', '.join(fields)}")], "stack config")
+        return {f: value[f] for f in fields}
+
+    return pulumi.Output.secret(raw.apply(parse))
 
 
 def pick_cell(spec: PlatformSpec, cell: str | None) -> CellSpec:

@@ -6,6 +6,7 @@ Components take these same models as their args: one source of truth for default
 
 - common: what every cloud shares (errors, field types, GPU pools, models, registry, mesh, the cell's base);
 - aws (azure, gcp): each cloud's cell with its own network, cluster and lake settings;
+- global_metrics: where every cell's metrics meet (a receiving cell or an external remote-write endpoint);
 - platform: the whole spec, its cells a union tagged by ``cloud``, and reading it from a stack.
 """
 
@@ -19,7 +20,9 @@ from .gcp import *  # noqa: F401,F403
 from .gcp import __all__ as _gcp
 from .common import *  # noqa: F401,F403
 from .common import __all__ as _common
+from .global_metrics import *  # noqa: F401,F403
+from .global_metrics import __all__ as _global_metrics
 from .platform import *  # noqa: F401,F403
 from .platform import __all__ as _platform
 
-__all__ = [*_common, *_aws, *_azure, *_gcp, *_existing, *_platform]
+__all__ = [*_common, *_global_metrics, *_aws, *_azure, *_gcp, *_existing, *_platform]

@@ -13,6 +13,7 @@ from .aws import AwsCellSpec
 from .azure import AzureCellSpec
 from .existing import ExistingCellSpec
 from .gcp import GcpCellSpec
+from .global_metrics import GlobalMetricsCellSpec, GlobalMetricsSpec
 from .interconnect import overlap_issues, vpn_issues
 from .common import (
     CONFIG_KEY,
@@ -62,6 +63,11 @@ class PlatformSpec(Strict):
     tags: dict[str, str] = Field(default_factory=dict)
     cells: list[CellSpec] = Field(min_length=1, description="One per cloud region; `cloud` says which kind (default aws).")
     models: list[ModelSpec] = Field(default_factory=list)
+    global_metrics: GlobalMetricsSpec | None = Field(
+        None,
+        description="One view of every cell's metrics: the cell whose Prometheus receives the others' series over "
+        "the mesh (kind: cell), or an external remote-write endpoint (kind: remote_write). Unset: each cell keeps its own.",
+    )
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "PlatformSpec":
@@ -96,6 +102,7 @@ class PlatformSpec(Strict):
             elif all(model.gpus > p.gpus_per_node for p in pools):
                 most = max(p.gpus_per_node for p in pools)
                 issues.append((("models", i, "gpus"), f"{model.gpus} GPUs per replica, but {model.accelerator} nodes have at most {most}"))
+        issues += self._global_metrics_issues()
         for i, cell in enumerate(self.cells):
             found = cell.platform_issues(self.protected, bool(self.models), meshed=len(self.cells) > 1)
             issues += [(("cells", i, *path), problem) for path, problem in found]
@@ -105,6 +112,24 @@ class PlatformSpec(Strict):
         if issues:
             raise SpecIssues(issues)
         return self
+
+    def _global_metrics_issues(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """The receiving cell exists and runs a Prometheus."""
+        target = self.global_metrics
+        if not isinstance(target, GlobalMetricsCellSpec):
+            return []
+        cell = next((c for c in self.cells if c.name == target.cell), None)
+        if cell is None:
+            names = ", ".join(c.name for c in self.cells)
+            return [(("global_metrics", "cell"), f"{target.cell!r} is not a cell of this stack; cells: {names}")]
+        if not cell.monitoring.enabled:
+            return [(("global_metrics", "cell"), f"cell {target.cell!r} has monitoring disabled, so no Prometheus to receive; "
+                                                  "enable it there or choose another cell")]
+        return []
+
+    def receives_global_metrics(self, cell: CellSpec) -> bool:
+        """``cell``'s Prometheus holds the global view (the others remote-write to it)."""
+        return isinstance(self.global_metrics, GlobalMetricsCellSpec) and self.global_metrics.cell == cell.name
 
     def models_for(self, cell: CellSpec) -> list[ModelSpec]:
         """The models ``cell`` serves: those placed there, or (unplaced) every model of an accelerator it has."""

@@ -194,10 +194,11 @@ def test_the_dcgm_exporter_is_scraped_by_the_cells_prometheus_with_its_gpus_node
     assert gpu_runtime.DCGM_NODE_RELABELING in monitor["relabelings"]
     (prometheus,) = releases(plan, "kube-prometheus-stack")
     spec = prometheus.inputs["values"]["prometheus"].get("prometheusSpec", {})
-    # The chart's default selector (values.yaml: {} with NilUsesHelmValues true) is its release's label.
-    assert "serviceMonitorSelector" not in spec and KPS_VALUES["prometheus"]["prometheusSpec"]["serviceMonitorSelectorNilUsesHelmValues"]
+    # The values state the selector (the chart's default, with NilUsesHelmValues true, would be its release's label).
+    assert spec["serviceMonitorSelectorNilUsesHelmValues"] is False
+    assert spec["serviceMonitorSelector"] == {"matchLabels": monitor["additionalLabels"]}
     assert monitor["additionalLabels"] == {"release": prometheus.inputs["name"]}
-    assert KPS_VALUES["prometheus"]["prometheusSpec"]["serviceMonitorNamespaceSelector"] == {}  # every namespace
+    assert spec["serviceMonitorNamespaceSelector"] == {}  # every namespace
 
 
 def test_without_a_prometheus_the_dcgm_exporter_runs_unscraped():

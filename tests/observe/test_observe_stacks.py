@@ -57,10 +57,12 @@ def test_every_cell_installs_one_monitoring_stack_and_one_keda_pinned_in_their_n
     assert keda.inputs["repositoryOpts"]["repo"] == "https://kedacore.github.io/charts"
     spec = prometheus.inputs["values"]["prometheus"]["prometheusSpec"]
     assert spec["externalLabels"] == {"cell": cell.name, "cloud": cell.cloud}
-    assert spec["retention"] == cell.monitoring.retention
+    # The cell holding the global view keeps every cell's samples as the spec's global_metrics sizes them.
+    sized = spec_of(stack).global_metrics if spec_of(stack).receives_global_metrics(cell) else cell.monitoring
+    assert spec["retention"] == sized.retention
     assert spec["securityContext"]["runAsNonRoot"] is True
     claim = spec["storageSpec"]["volumeClaimTemplate"]["spec"]
-    assert claim["resources"]["requests"]["storage"] == cell.monitoring.storage_size
+    assert claim["resources"]["requests"]["storage"] == sized.storage_size
     assert keda.inputs["values"] == {"clusterName": cell.name}
 
 
@@ -154,7 +156,8 @@ def test_each_models_pod_monitor_selects_its_pods_serving_port_and_the_cells_pro
 @pytest.mark.parametrize("stack", STACK_NAMES)
 def test_every_scaled_object_and_pod_monitor_passes_its_vendored_crd_strictly(stack, stack_plan):
     objects = stack_plan(stack).of_type(SCALED_OBJECT) + stack_plan(stack).of_type(POD_MONITOR)
-    assert len(objects) == 2 * len([case for case in SERVED if case[0] == stack])
+    # Per model a ScaledObject and a PodMonitor; per cell the mesh's PodMonitor of every other sidecar's Envoy stats.
+    assert len(objects) == 2 * len([case for case in SERVED if case[0] == stack]) + len(spec_of(stack).cells)
     errors = [f"{o.name}: {e}" for o in objects for e in custom_resource_errors(manifest(o), truth.crd_schemas())]
     assert errors == []
 

@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-from lepton_infra.upstream_schemas import chart_defaults, load_crd_schemas, schema_errors, unknown_values
+from lepton_infra.upstream_schemas import chart_defaults, custom_resource_errors, load_crd_schemas, schema_errors, unknown_values
 
 HERE = Path(__file__).resolve().parent
 
@@ -50,12 +50,21 @@ CHART_YAMLS: dict[str, Path] = {
 ISTIO_READER_CLUSTERROLE = ISTIO_DIR / "charts" / "istiod" / "templates" / "reader-clusterrole.yaml"
 ISTIO_GATEWAY_TEMPLATES = ISTIO_DIR / "charts" / "gateway" / "templates"
 ISTIO_EXPOSE_SERVICES = ISTIO_DIR / "samples" / "multicluster" / "expose-services.yaml"
+# Istio's prometheus-operator sample (the mesh's PodMonitor and istiod's ServiceMonitor) and the sidecar injection
+# template (the traffic annotations a meshed Prometheus carries).
+ISTIO_PROMETHEUS_OPERATOR_SAMPLE = ISTIO_DIR / "samples" / "addons" / "extras" / "prometheus-operator.yaml"
+ISTIO_INJECTION_TEMPLATE = ISTIO_DIR / "charts" / "istiod" / "files" / "injection-template.yaml"
+# kube-prometheus-stack's Prometheus resource: which prometheusSpec values it passes on unchanged (PROMETHEUS_PASSED_ON).
+KUBE_PROMETHEUS_STACK_PROMETHEUS = KUBE_PROMETHEUS_STACK_DIR / "templates" / "prometheus" / "prometheus.yaml"
 SEAWEEDFS_CHART_YAML = SEAWEEDFS_DIR / "Chart.yaml"
 SEAWEEDFS_TEMPLATES = SEAWEEDFS_DIR / "templates"
 TEMPLATES: tuple[Path, ...] = (
     ISTIO_READER_CLUSTERROLE,
     *(ISTIO_GATEWAY_TEMPLATES / name for name in ("_helpers.tpl", "deployment.yaml", "service.yaml")),
     ISTIO_EXPOSE_SERVICES,
+    ISTIO_PROMETHEUS_OPERATOR_SAMPLE,
+    ISTIO_INJECTION_TEMPLATE,
+    KUBE_PROMETHEUS_STACK_PROMETHEUS,
     SEAWEEDFS_CHART_YAML,
     *(SEAWEEDFS_TEMPLATES / name for name in ("shared/_helpers.tpl", "s3/s3-deployment.yaml", "s3/s3-secret.yaml", "s3/s3-service.yaml")),
 )
@@ -87,6 +96,8 @@ class Chart:
     values_schema: Path | None = None  # the chart's values.schema.json, which Helm itself validates values against
     read_without_default: tuple[tuple[str, ...], ...] = ()  # keys the chart's templates read that values.yaml omits
     subcharts: Mapping[str, Path] = field(default_factory=dict)  # subchart key -> its own values.yaml (vendored)
+    # Checks of what the chart renders from the values into a custom resource (its CRD beyond values.yaml).
+    rendered_checks: tuple[Callable[[Mapping[str, Any]], list[str]], ...] = ()
 
     def errors(self, values: Mapping[str, Any]) -> list[str]:
         """Every way ``values`` is not what this chart reads ([] when all is known)."""
@@ -103,6 +114,8 @@ class Chart:
         if self.values_schema is not None:
             # The schema keeps its definitions under $defs (a draft 2019-09+ keyword): 2020-12 reads it.
             errors += schema_errors(dict(values), json.loads(self.values_schema.read_text()), draft="2020-12")
+        for check in self.rendered_checks:
+            errors += check(values)
         return errors
 
     def files(self) -> set[Path]:
@@ -117,6 +130,24 @@ def merged(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
         else:
             base[key] = copy.deepcopy(value)
     return base
+
+
+# prometheus.prometheusSpec keys kube-prometheus-stack's templates/prometheus/prometheus.yaml copies unchanged into the
+# Prometheus resource's spec field of the same name (toYaml or the value itself): so the CRD's schema checks them too,
+# beyond values.yaml, whose defaults ([] and {}) leave everything below them free-form.
+PROMETHEUS_PASSED_ON = (
+    "externalLabels", "enableRemoteWriteReceiver", "remoteWrite", "scrapeClasses", "podMetadata", "retention", "retentionSize",
+)
+PROMETHEUS = ("monitoring.coreos.com/v1", "Prometheus")
+
+
+def prometheus_spec_errors(values: Mapping[str, Any]) -> list[str]:
+    """Every way the Prometheus resource kube-prometheus-stack renders from ``values`` breaks the Prometheus CRD, in
+    the keys it passes on unchanged (PROMETHEUS_PASSED_ON)."""
+    given = values.get("prometheus", {}).get("prometheusSpec", {})
+    spec = {key: given[key] for key in PROMETHEUS_PASSED_ON if key in given}
+    obj = {"apiVersion": PROMETHEUS[0], "kind": PROMETHEUS[1], "metadata": {"name": "prometheus"}, "spec": spec}
+    return custom_resource_errors(obj, crd_schemas())
 
 
 def _istio_chart(name: str, **rules: Any) -> Chart:
@@ -152,6 +183,7 @@ CHARTS: dict[tuple[str, str], Chart] = {
     ),
     ("kube-prometheus-stack", KUBE_PROMETHEUS_STACK): Chart(
         KUBE_PROMETHEUS_STACK_DIR / "values.yaml",
+        rendered_checks=(prometheus_spec_errors,),
         # Chart.yaml's dependencies: kube-state-metrics 8.4.0, whose own keys (metricLabelsAllowlist) the parent's
         # values.yaml does not list.
         subcharts={"kube-state-metrics": KUBE_STATE_METRICS_DIR / "values.yaml"},
@@ -175,8 +207,11 @@ CRD_FILES: tuple[Path, ...] = (
     KUBE_PROMETHEUS_STACK_DIR / "crd-podmonitors.yaml",
     KUBE_PROMETHEUS_STACK_DIR / "crd-servicemonitors.yaml",
     KUBE_PROMETHEUS_STACK_DIR / "crd-prometheusrules.yaml",
+    # The Prometheus resource the chart renders from prometheus.prometheusSpec (prometheus_spec_errors).
+    KUBE_PROMETHEUS_STACK_DIR / "crd-prometheuses.yaml",
     KEDA_DIR / "keda.sh_scaledobjects.yaml",
 )
+
 
 
 @cache
