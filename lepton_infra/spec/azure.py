@@ -19,6 +19,7 @@ from .common import (
     ClusterEndpointSpec,
     DataLakeZonesSpec,
     NodeScaling,
+    RegistrySpec,
     SpecIssues,
     Strict,
     schema_rule,
@@ -216,6 +217,18 @@ class AdlsDataLakeSpec(DataLakeZonesSpec):
         return self
 
 
+class AcrRegistrySpec(RegistrySpec):
+    """The cell's Azure Container Registry (Premium SKU: the customer-managed key needs it)."""
+
+    customer_managed_key: bool = Field(
+        True,
+        description="Encrypt the registry's images with a key in a Key Vault of the cell (through a user-assigned "
+        "identity). A named opt-out: ACR takes a customer-managed key only when the registry is created, so turning "
+        "it on for an existing registry replaces the registry (its images are pushed again); false keeps "
+        "Microsoft-managed keys, and the policy reports it as an acknowledged exception.",
+    )
+
+
 class AzureCellSpec(CellBase):
     """An Azure region's cell: a VNet, an AKS cluster with GPU agent pools, an ADLS Gen2 lake and an ACR registry."""
 
@@ -224,6 +237,7 @@ class AzureCellSpec(CellBase):
     network: AzureNetworkSpec = Field(default_factory=AzureNetworkSpec)
     cluster: AksClusterSpec = Field(default_factory=AksClusterSpec)
     data_lake: AdlsDataLakeSpec = Field(default_factory=AdlsDataLakeSpec)
+    registry: AcrRegistrySpec = Field(default_factory=AcrRegistrySpec)
 
     @model_validator(mode="after")
     def _pool_names(self) -> "AzureCellSpec":
@@ -248,6 +262,7 @@ SYSTEM_POOL_NAME = "system"
 
 __all__ = [
     "AZURE_REGION_PATTERN",
+    "AcrRegistrySpec",
     "AzureRegion",
     "AzureTags",
     "AdlsDataLakeSpec",
