@@ -15,6 +15,8 @@ import pulumi
 
 from .spec.interconnect import LinkPlan, VpnPlan
 
+# Where a model's container finds IdentityBinding.secret_files (a read-only Secret volume).
+SECRET_FILES_DIR = "/var/run/secrets/lepton"
 
 @dataclass(frozen=True)
 class IdentityBinding:
@@ -22,15 +24,16 @@ class IdentityBinding:
 
     AWS IRSA needs only a service-account annotation; Azure workload identity also needs the pod label
     ``azure.workload.identity/use: "true"`` (its webhook mutates only labelled pods); GKE needs the annotation.
-    ``env`` carries what the cloud's SDKs read (a region, a client id). ``secret_env`` carries secrets where there is
-    no workload identity (an existing cluster's S3 access keys): the model keeps them in a Kubernetes Secret of its
-    own and the pod reads them through secretKeyRef, so no Deployment spec holds them.
+    ``env`` carries what the cloud's SDKs read (a region, a client id). ``secret_files`` carries secrets where there
+    is no workload identity (an existing cluster's S3 access keys, as an AWS shared credentials file): the model keeps
+    them in a Kubernetes Secret of its own, mounted read-only at SECRET_FILES_DIR, so no Deployment spec and no
+    environment variable holds them; ``env`` points the SDK at the file.
     """
 
     service_account_annotations: pulumi.Input[Mapping[str, str]]
     pod_labels: Mapping[str, str] = field(default_factory=dict)
     env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    secret_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    secret_files: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -42,6 +45,19 @@ class Grantee(Protocol):
 
     @property
     def binding(self) -> IdentityBinding: ...
+
+
+@dataclass(frozen=True)
+class Egress:
+    """A destination a model's pod connects to besides DNS, istiod and HTTPS (which every cell allows): the models
+    namespace's NetworkPolicy (components/kubernetes/network_policy.py) allows it. ``cidr`` or ``namespace`` names
+    where; neither: anywhere, on that port."""
+
+    port: int
+    protocol: str = "TCP"
+    cidr: str | None = None
+    namespace: str | None = None
+    why: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,6 +73,9 @@ class Capabilities:
     # The cloud runs its own NVIDIA device plugin on GPU nodes (GKE, with its driver installation): a second one
     # from the GPU operator would advertise the same GPUs twice, so the operator's stays off.
     gpu_device_plugin_preinstalled: bool = False
+    # Where a model's pod connects on this cloud besides DNS, istiod and HTTPS (the object stores and identity
+    # endpoints all clouds serve on 443): the GKE metadata server, an existing cluster's S3 endpoint.
+    model_egress: tuple[Egress, ...] = ()
 
 
 @dataclass(frozen=True)

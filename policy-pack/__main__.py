@@ -6,6 +6,10 @@ resource's state once the stack is known). The stack's environment and protectio
 ``lepton-platform:platform``, which the engine hands to policy packs (pulumi/pulumi#20570 tests that stack config is
 readable from policy packs; pulumi_policy sets it from PULUMI_CONFIG before each analysis).
 
+A stack rule's acknowledged exceptions (a finding the spec opts out of by name, e.g. an Azure cell's
+``registry.customer_managed_key: false``) are reported by the rule's ADVISORY twin, ``<rule>-acknowledged``: CrossGuard
+gives a policy one enforcement level, and such a finding must be seen without failing the preview.
+
 During a preview, a value not known yet (a new key's ARN) makes the SDK report that rule as not decidable for that
 resource, advisory; the same rule runs again, with known values, during ``pulumi up``.
 """
@@ -16,6 +20,7 @@ from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy
 from lepton_infra.policy import PLATFORM_CONFIG_KEY, RULES, Resource, Rule, StackContext
 
 PACK_NAME = "lepton-platform"
+ACKNOWLEDGED_SUFFIX = "-acknowledged"
 
 
 def stack_context() -> StackContext:
@@ -52,17 +57,26 @@ def policy(rule: Rule):
             enforcement_level=EnforcementLevel.MANDATORY,
         )
 
+    return stack_policy(rule, acknowledged=False)
+
+
+def stack_policy(rule: Rule, acknowledged: bool):
+    """The rule's findings (MANDATORY), or its acknowledged exceptions (ADVISORY, ``<rule>-acknowledged``)."""
+
     def validate_stack(args, report_violation):
         resources = [resource_of_policy_resource(r) for r in args.resources]
-        for urn, message in rule.check(resources, stack_context()):
-            report_violation(message, urn)
+        for urn, message, *level in rule.check(resources, stack_context()):
+            if bool(level) == acknowledged:
+                report_violation(message, urn)
 
     return StackValidationPolicy(
-        name=rule.name, description=rule.description, validate=validate_stack,
-        enforcement_level=EnforcementLevel.MANDATORY,
+        name=rule.name + (ACKNOWLEDGED_SUFFIX if acknowledged else ""),
+        description=("Acknowledged exceptions (named opt-outs in the spec) to: " if acknowledged else "") + rule.description,
+        validate=validate_stack,
+        enforcement_level=EnforcementLevel.ADVISORY if acknowledged else EnforcementLevel.MANDATORY,
     )
 
 
-POLICIES = [policy(rule) for rule in RULES]
+POLICIES = [policy(rule) for rule in RULES] + [stack_policy(rule, True) for rule in RULES if rule.acknowledges]
 
 PolicyPack(name=PACK_NAME, policies=POLICIES, enforcement_level=EnforcementLevel.MANDATORY)

@@ -35,7 +35,11 @@ class ManagedKey:
         return self.key.key_uri
 
 
-def vault_properties(tenant_id: pulumi.Input[str]) -> dict:
+# The vault's firewall: every network denied but trusted Azure services (Key Vault docs, "Trusted services").
+FIREWALLED = {"default_action": "Deny", "bypass": "AzureServices"}
+
+
+def vault_properties(tenant_id: pulumi.Input[str], network_acls: dict | None = None) -> dict:
     return {
         "tenant_id": tenant_id,
         "sku": {"family": "A", "name": "standard"},
@@ -44,7 +48,7 @@ def vault_properties(tenant_id: pulumi.Input[str]) -> dict:
         "soft_delete_retention_in_days": SOFT_DELETE_RETENTION_DAYS,
         "enable_purge_protection": True,
         "public_network_access": "Enabled",  # reachable only as network_acls allow
-        "network_acls": {"default_action": "Deny", "bypass": "AzureServices"},
+        "network_acls": dict(network_acls or FIREWALLED),
     }
 
 
@@ -69,13 +73,15 @@ def customer_managed_key(
     tenant_id: pulumi.Input[str],
     tags: dict[str, str],
     opts: pulumi.ResourceOptions,
+    network_acls: dict | None = None,
 ) -> ManagedKey:
-    """A vault and a key, both with ``opts`` (the caller's data options: protected and kept in prod)."""
+    """A vault and a key, both with ``opts`` (the caller's data options: protected and kept in prod); the vault
+    behind FIREWALLED unless ``network_acls`` says otherwise."""
     vault = keyvault.Vault(
         f"{name}-vault",
         vault_name=vault_name,
         resource_group_name=resource_group_name,
-        properties=vault_properties(tenant_id),
+        properties=vault_properties(tenant_id, network_acls),
         tags=tags,
         opts=opts,
     )

@@ -2,9 +2,15 @@
 
 SKU: Premium, for the retention policy that purges untagged manifests (Premium only; the ECR repository's
 untagged-image expiry), zone redundancy where the region has zones, and private endpoints when a cell needs them.
-Images are encrypted at rest by the service. A customer-managed key is not used: ACR takes it only at creation,
-through a user-assigned identity, which cannot reach a firewalled Key Vault (ACR docs, "Encrypt registry using a
-customer-managed key"); the lake's data is what the customer-managed key protects.
+Images are encrypted with a customer-managed key (``spec.customer_managed_key``, on by default; Premium SKU): an RSA
+key in a Key Vault of the registry's own, read through a user-assigned identity that holds Key Vault Crypto Service
+Encryption User on that key only (ACR docs, "Encrypt registry using a customer-managed key"). ACR takes the key only
+when the registry is created, through a user-assigned identity, and Key Vault's trusted-service bypass admits ACR
+only through a system-assigned identity, so creation fails against a firewalled vault (MicrosoftDocs/azure-docs#61064,
+and the ACR docs' "Key Vault firewall" scenario): this vault is reachable from every network, and Azure RBAC on the
+key alone decides who may use it. The opt-out (``customer_managed_key: false``) keeps an existing registry as it was
+created, with Microsoft-managed keys, since turning the key on would replace it; the policy reports it as an
+acknowledged exception.
 
 Authentication is Microsoft Entra only: no admin user, no anonymous pull, and ARM-audience tokens are refused (only
 tokens issued for the registry itself, audience https://containerregistry.azure.net, are accepted).
@@ -35,15 +41,17 @@ from typing import Any, Mapping, Required, TypedDict
 import pulumi
 import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.containerregistry as containerregistry
+import pulumi_azure_native.managedidentity as managedidentity
 from pydantic import Field
 
 from lepton_infra import outbound
-from lepton_infra.conventions import stack_scoped_name
-from lepton_infra.spec import ComponentArgs, NamePrefix, PulumiInput, RegistrySpec, parse_model
-from lepton_infra.spec.azure import AzureTags
+from lepton_infra.conventions import physical_name, stack_scoped_name
+from lepton_infra.spec import ComponentArgs, NamePrefix, PulumiInput, parse_model
+from lepton_infra.spec.azure import AcrRegistrySpec, AzureTags
 
 from .._resource_options import data_options
 from . import _names, _roles
+from ._keyvault import customer_managed_key
 
 TOKEN = "lepton:azure:ContainerRegistry"
 SKU = "Premium"
@@ -57,12 +65,14 @@ REFRESH_TOKEN_USER = "00000000-0000-0000-0000-000000000000"
 _EXCHANGE_TIMEOUT_SECONDS = 30
 # The exchange's name for lepton_infra.outbound (offline, the Azure mocks answer it: provider prefix first).
 EXCHANGE_CALL = "azure-native:containerregistry/oauth2:exchange"
+# The registry's vault: open to every network, since ACR cannot reach a firewalled one when it is created (above).
+CMK_VAULT_NETWORK = {"default_action": "Allow", "bypass": "AzureServices"}
 
 
 class ContainerRegistryArgsDict(TypedDict, total=False):
     """ContainerRegistryArgs as a plain dict: the same keys, validated the same way."""
 
-    spec: RegistrySpec | Mapping[str, Any]
+    spec: AcrRegistrySpec | Mapping[str, Any]
     resource_group_name: Required[PulumiInput[str]]
     name_prefix: NamePrefix | None
     protected: bool
@@ -70,7 +80,7 @@ class ContainerRegistryArgsDict(TypedDict, total=False):
 
 
 class ContainerRegistryArgs(ComponentArgs):
-    spec: RegistrySpec = Field(default_factory=RegistrySpec)
+    spec: AcrRegistrySpec = Field(default_factory=AcrRegistrySpec)
     resource_group_name: PulumiInput[str]
     name_prefix: NamePrefix | None = Field(
         None, description="Prefix of the registry's (global) name, e.g. <env>-<cell>. Default: <stack>-<name>."
@@ -125,6 +135,8 @@ class ContainerRegistry(pulumi.ComponentResource):
         client = _roles.client_config(self)
         self._resource_name, self._subscription_id = name, client.subscription_id
 
+        data_opts = data_options(self, args.protected)
+        encryption, key_access = self._customer_managed_key(name, args, prefix, client, data_opts) if args.spec.customer_managed_key else ({}, [])
         registry = containerregistry.Registry(
             f"{name}-registry",
             registry_name=_names.global_name_output(_names.CONTAINER_REGISTRY, prefix, "registry", client.subscription_id),
@@ -136,7 +148,9 @@ class ContainerRegistry(pulumi.ComponentResource):
             network_rule_bypass_options="AzureServices",
             policies=registry_policies(),
             tags=args.tags,
-            opts=data_options(self, args.protected),
+            **encryption,
+            # ACR reads the key when it is created: the identity's role on it comes first.
+            opts=pulumi.ResourceOptions.merge(data_opts, pulumi.ResourceOptions(depends_on=key_access)),
         )
         token = authorization.get_client_token_output(endpoint=REGISTRY_AUDIENCE, opts=invoke_opts)
 
@@ -159,6 +173,46 @@ class ContainerRegistry(pulumi.ComponentResource):
                 "credentials": self.credentials,
             }
         )
+
+    def _customer_managed_key(
+        self, name: str, args: ContainerRegistryArgs, prefix: str, client: Any, data_opts: pulumi.ResourceOptions
+    ) -> tuple[dict[str, Any], list[pulumi.Resource]]:
+        """The key, its vault and the identity the registry reads it through: the Registry's identity and encryption
+        inputs, and the role assignment it waits for. Kept with the registry (data options): the registry cannot read
+        its images without them."""
+        group, tags = args.resource_group_name, dict(args.tags)
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-encryption",
+            resource_name_=physical_name(prefix, "registry-encryption", max_length=128),
+            resource_group_name=group,
+            tags=tags,
+            opts=data_opts,
+        )
+        managed = customer_managed_key(
+            name,
+            vault_name=_names.global_name_output(_names.KEY_VAULT, prefix, "acr", client.subscription_id),
+            key_name="registry",
+            resource_group_name=group,
+            tenant_id=client.tenant_id,
+            tags=tags,
+            opts=data_opts,
+            network_acls=CMK_VAULT_NETWORK,
+        )
+        key_access = _roles.assign(
+            self,
+            f"{name}-key-encryption-user",
+            role=_roles.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
+            principal_id=identity.principal_id,
+            scope=managed.key.id,
+            subscription_id=client.subscription_id,
+        )
+        return {
+            "identity": identity.id.apply(lambda i: {"type": "UserAssigned", "user_assigned_identities": {i: {}}}),
+            "encryption": {
+                "status": "enabled",
+                "key_vault_properties": {"key_identifier": managed.key_uri, "identity": identity.client_id},
+            },
+        }, [key_access]
 
     def grant_pull(self, name: str, principal_id: pulumi.Input[str]):
         """Let ``principal_id`` (a cluster's kubelet identity) pull from this registry only (AcrPull)."""

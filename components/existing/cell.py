@@ -2,7 +2,8 @@
 
 No cloud resource at all: a Kubernetes provider on the cluster, the S3 lake (SeaweedFS in the cluster, or an external
 S3-compatible endpoint), and a registry given by URL. Model pods read the lake with S3 access keys, passed as
-``IdentityBinding.secret_env``: the model's own Kubernetes Secret, read by the pod through secretKeyRef.
+``IdentityBinding.secret_files``: an AWS shared credentials file in the model's own Kubernetes Secret, mounted in the
+pod, which botocore (s3fs) reads from AWS_SHARED_CREDENTIALS_FILE.
 
 Secret stack config it reads (``pulumi config set --secret lepton-platform:<key> ...``):
 - ``kubeconfig``: the cluster's kubeconfig; absent, the ambient one (KUBECONFIG / ~/.kube/config, its current context,
@@ -15,11 +16,12 @@ Secret stack config it reads (``pulumi config set --secret lepton-platform:<key>
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from lepton_infra.cell_contract import Capabilities, CellFoundation, IdentityBinding, Registry
+from lepton_infra.cell_contract import SECRET_FILES_DIR, Capabilities, CellFoundation, Egress, IdentityBinding, Registry
 from lepton_infra.spec import (
     CONFIG_NAMESPACE,
     KUBECONFIG_KEY,
@@ -32,7 +34,7 @@ from lepton_infra.spec import (
     SpecError,
 )
 
-from .lake import InClusterLake
+from .lake import S3_PORT, InClusterLake
 
 
 def capabilities(cell: ExistingCellSpec) -> Capabilities:
@@ -43,7 +45,26 @@ def capabilities(cell: ExistingCellSpec) -> Capabilities:
         # The GPU operator installs the driver and container toolkit unless the cell says the nodes have them.
         gpu_driver_preinstalled=not cell.gpu_runtime.install_driver,
         istio_cni_platform=None,
+        model_egress=(lake_egress(cell),),
     )
+
+
+def lake_egress(cell: ExistingCellSpec) -> Egress:
+    """The lake's S3 endpoint, where the model pods read their artifacts: SeaweedFS's S3 Service in its namespace, or
+    the external endpoint's port (its URL's, or its scheme's default)."""
+    store = cell.data_lake.store
+    if isinstance(store, ExternalLakeSpec):
+        url = urlsplit(store.endpoint)
+        return Egress(port=url.port or (443 if url.scheme == "https" else 80), why="the external S3 endpoint")
+    return Egress(port=S3_PORT, namespace=store.namespace, why="the in-cluster SeaweedFS S3 gateway")
+
+
+CREDENTIALS_FILE = "aws-credentials"
+
+
+def credentials_file(access_key_id: str, secret_access_key: str) -> str:
+    """An AWS shared credentials file (botocore's ``credentials_file``) with the default profile's keys."""
+    return f"[default]\naws_access_key_id = {access_key_id}\naws_secret_access_key = {secret_access_key}\n"
 
 
 def _secret_json(config: pulumi.Config, key: str, fields: tuple[str, ...]) -> pulumi.Output[dict] | None:
@@ -102,13 +123,17 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
 
     def bind_model_reader(namespace: str, service_account: str) -> IdentityBinding:
         # No workload identity: S3 access keys. The endpoint is plain env; the keys land in a Secret of the model's
-        # own (ModelDeployment) and reach the container through secretKeyRef, never the Deployment's spec.
-        # AWS_REGION only because the SDK signs requests with a region; SeaweedFS and most S3-compatible stores
-        # accept any.
+        # own (ModelDeployment) as a shared credentials file mounted in the container, never in the Deployment's spec
+        # nor in its environment. AWS_REGION only because the SDK signs requests with a region; SeaweedFS and most
+        # S3-compatible stores accept any.
         return IdentityBinding(
             service_account_annotations={},
-            env={"AWS_ENDPOINT_URL_S3": endpoint, "AWS_REGION": "us-east-1"},
-            secret_env={"AWS_ACCESS_KEY_ID": access_key_id, "AWS_SECRET_ACCESS_KEY": secret_access_key},
+            env={
+                "AWS_ENDPOINT_URL_S3": endpoint,
+                "AWS_REGION": "us-east-1",
+                "AWS_SHARED_CREDENTIALS_FILE": f"{SECRET_FILES_DIR}/{CREDENTIALS_FILE}",
+            },
+            secret_files={CREDENTIALS_FILE: pulumi.Output.all(access_key_id, secret_access_key).apply(lambda k: credentials_file(*k))},
         )
 
     return CellFoundation(

@@ -12,7 +12,7 @@ import pulumi
 from pulumi_gcp.provider import Provider as GcpProvider
 
 from lepton_infra import conventions
-from lepton_infra.cell_contract import Capabilities, CellFoundation, IdentityBinding, Registry
+from lepton_infra.cell_contract import Capabilities, CellFoundation, Egress, IdentityBinding, Registry
 from lepton_infra.spec import MODELS_ZONE, PlatformSpec, SpecError
 from lepton_infra.spec.gcp import GcpCellSpec
 from lepton_infra.spec.interconnect import VpnPlan, plan_vpn
@@ -42,6 +42,13 @@ CAPABILITIES = Capabilities(
     # "Run GPUs in GKE Standard node pools"; its GPU-operator page disables it with the node label
     # gke-no-default-nvidia-gpu-device-plugin=true instead): ours stays off rather than running two.
     gpu_device_plugin_preinstalled=True,
+    # Workload Identity: the pods' Google credentials come from the GKE metadata server on their node (GKE docs,
+    # "Authenticate to Google Cloud APIs from GKE workloads", restrictions: with network policy, allow egress to
+    # 169.254.169.252/32 port 988, and with GKE Dataplane V2 to 169.254.169.254/32 port 80).
+    model_egress=(
+        Egress(port=988, cidr="169.254.169.252/32", why="the GKE metadata server (Workload Identity)"),
+        Egress(port=80, cidr="169.254.169.254/32", why="the GKE metadata server, GKE Dataplane V2"),
+    ),
 )
 
 

@@ -25,9 +25,10 @@ import pulumi_kubernetes.apps.v1 as apps
 import pulumi_kubernetes.core.v1 as core
 import pulumi_kubernetes.policy.v1 as policy
 from pulumi_kubernetes.apiextensions import CustomResource
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from lepton_infra import conventions
+from lepton_infra.cell_contract import SECRET_FILES_DIR
 from lepton_infra.spec import ComponentArgs, DnsLabel, ModelSpec, PulumiInput, SpecIssues, parse_model, scale_to_zero_issue
 
 from ._helm import child_name
@@ -80,6 +81,10 @@ def _text_or_output(value: Any) -> Any:
 
 
 EnvValue = Annotated[Any, AfterValidator(_text_or_output)]
+# A Secret's key, which becomes the file's name under SECRET_FILES_DIR (Kubernetes: [-._a-zA-Z0-9]+).
+SecretFileName = Annotated[str, StringConstraints(pattern=r"^[-._a-zA-Z0-9]+$", max_length=253)]
+SECRET_VOLUME = "secrets"
+SECRET_FILE_MODE = 0o440  # owner and the pod's fsGroup read; nobody writes
 
 
 class ModelDeploymentArgsDict(TypedDict, total=False):
@@ -93,7 +98,7 @@ class ModelDeploymentArgsDict(TypedDict, total=False):
     service_account_annotations: PulumiInput[Mapping[str, PulumiInput[str]]]
     pod_labels: Mapping[str, str]
     env: Mapping[str, PulumiInput[str]]
-    secret_env: Mapping[str, PulumiInput[str]]
+    secret_files: Mapping[SecretFileName, PulumiInput[str]]
     image_pull_secrets: Sequence[DnsLabel]
     failover: bool
     prometheus_address: PulumiInput[str]
@@ -115,10 +120,11 @@ class ModelDeploymentArgs(ComponentArgs):
     env: dict[str, EnvValue] = Field(
         default_factory=dict, description="Extra container environment (text, or an Output of it), e.g. AWS_REGION."
     )
-    secret_env: dict[str, EnvValue] = Field(
+    secret_files: dict[SecretFileName, EnvValue] = Field(
         default_factory=dict,
-        description="Secret container environment (S3 access keys where there is no workload identity): kept in the "
-        "model's own Secret, read by the pod through secretKeyRef.",
+        description="Secret files by name (an S3 credentials file where there is no workload identity): kept in the "
+        "model's own Secret, mounted read-only in the container at " + SECRET_FILES_DIR + ", never environment "
+        "variables (which every process of the pod, its crash dumps and `kubectl describe` readers see).",
     )
     image_pull_secrets: list[DnsLabel] = Field(
         default_factory=list, description="Secrets (kubernetes.io/dockerconfigjson) in the namespace the pods pull with."
@@ -261,11 +267,7 @@ def _container(args: ModelDeploymentArgs, artifact: str, secret_name: pulumi.Inp
         "name": "server",
         "image": args.image,
         "env": [{"name": "MODEL_URI", "value": model_uri}]
-        + [{"name": k, "value": v} for k, v in env.items()]
-        + [
-            {"name": k, "value_from": {"secret_key_ref": {"name": secret_name, "key": k}}}
-            for k in sorted(args.secret_env)
-        ],
+        + [{"name": k, "value": v} for k, v in env.items()],
         "ports": [{"name": "http", "container_port": PORT, "protocol": "TCP"}],
         "resources": {"requests": dict(resources), "limits": dict(resources)},
         "startup_probe": _probe("/v2/health/ready", 10, STARTUP_FAILURE_THRESHOLD),
@@ -280,7 +282,8 @@ def _container(args: ModelDeploymentArgs, artifact: str, secret_name: pulumi.Inp
             "capabilities": {"drop": ["ALL"]},
             "seccomp_profile": {"type": "RuntimeDefault"},
         },
-        "volume_mounts": [{"name": "dshm", "mount_path": "/dev/shm"}, {"name": "tmp", "mount_path": "/tmp"}],
+        "volume_mounts": [{"name": "dshm", "mount_path": "/dev/shm"}, {"name": "tmp", "mount_path": "/tmp"}]
+        + ([{"name": SECRET_VOLUME, "mount_path": SECRET_FILES_DIR, "read_only": True}] if secret_name else []),
     }
 
 
@@ -312,7 +315,9 @@ def _pod_spec(
             # PyTorch data loaders and NCCL use shared memory; the runtime's default /dev/shm is 64 MiB.
             {"name": "dshm", "empty_dir": {"medium": "Memory", "size_limit": model.shm_size}},
             {"name": "tmp", "empty_dir": {"size_limit": "1Gi"}},
-        ],
+        ]
+        + ([{"name": SECRET_VOLUME, "secret": {"secret_name": secret_name, "default_mode": SECRET_FILE_MODE}}]
+           if secret_name else []),
         # Spread replicas over nodes so one node loss does not take the whole model down.
         "topology_spread_constraints": [
             {
@@ -391,12 +396,13 @@ class ModelDeployment(pulumi.ComponentResource):
         )
 
         secret_name: pulumi.Input[str] | None = None
-        if args.secret_env:
+        if args.secret_files:
+            # Named "-env" since it held environment variables: the name kept, so the Secret is updated in place.
             secret_name = core.Secret(
                 child_name(self, "env"),
                 metadata=meta(f"{model.name}-env"),
                 type="Opaque",
-                string_data={k: pulumi.Output.secret(v) for k, v in args.secret_env.items()},
+                string_data={k: pulumi.Output.secret(v) for k, v in args.secret_files.items()},
                 opts=child,
             ).metadata.name
 

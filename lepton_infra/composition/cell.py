@@ -20,15 +20,17 @@ from ..components.kubernetes.alert_rules import AlertRules
 from ..components.kubernetes.dashboards import GrafanaDashboards
 from ..components.kubernetes.gpu_runtime import NvidiaGpuRuntime
 from ..components.kubernetes.keda import Keda
-from ..components.kubernetes.mesh import IstioMesh, MeshMember
+from ..components.kubernetes.mesh import EASTWEST_SELECTOR, IstioMesh, MeshMember
 from ..components.kubernetes.mesh_ca import PluggedCa
 from ..components.kubernetes.model_deployment import (
+    PORT as SERVING_PORT,
     TOKEN as MODEL_TOKEN,
     ModelDeployment,
     models_namespace,
     registry_pull_secret,
 )
-from ..components.kubernetes.monitoring import SERVICE_MONITOR_LABELS, Monitoring
+from ..components.kubernetes.monitoring import NAMESPACE as MONITORING_NAMESPACE, SERVICE_MONITOR_LABELS, Monitoring
+from ..components.kubernetes.network_policy import ModelsNetworkPolicy
 from ..components.kubernetes.serving_image import ServingImage, packaged_context
 from ..spec import (
     CONFIG_NAMESPACE,
@@ -178,6 +180,7 @@ class Cell(pulumi.ComponentResource):
                     f"{name}-{REGISTRY_PULL_SECRET}", REGISTRY_PULL_SECRET, namespace.metadata.name,
                     f.registry.pull_credentials, pulumi.ResourceOptions(parent=self, provider=f.kubernetes_provider),
                 ))
+            self._network_policy(name, models, mesh_ca is not None, namespace, in_cluster)
             serving_opts = pulumi.ResourceOptions.merge(serving_opts, pulumi.ResourceOptions(depends_on=before_models))
         # A model served in several cells fails over between them across the mesh.
         self.models = {model.name: self._model(name, model, serving_opts, len(spec.cells_of(model)) > 1) for model in models}
@@ -186,6 +189,24 @@ class Cell(pulumi.ComponentResource):
         self.image_ref = self.image.ref
         self.models_uri = f.models_uri
         self.register_outputs({"cluster_name": self.cluster_name, "image_ref": self.image_ref, "models_uri": self.models_uri})
+
+    def _network_policy(
+        self, name: str, models: list[ModelSpec], meshed_cells: bool, namespace: pulumi.Resource, opts: pulumi.ResourceOptions
+    ) -> ModelsNetworkPolicy:
+        """Deny by default in the models namespace, and allow what serving needs (docs/design.md, "Model serving").
+        The models do not wait for it: it holds one policy per model, and no model waits for another's."""
+        return ModelsNetworkPolicy(
+            f"{name}-{MODELS_NAMESPACE}-network",
+            {
+                "namespace": MODELS_NAMESPACE,
+                "callers": {m.name: m.callers for m in models},
+                "serving_ports": [SERVING_PORT],
+                "east_west_gateway": EASTWEST_SELECTOR if meshed_cells else None,
+                "monitoring_namespace": MONITORING_NAMESPACE if self.monitoring else None,
+                "egress": list(self.foundation.capabilities.model_egress),
+            },
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[namespace])),
+        )
 
     def _models_namespace(self, name: str, models: list[ModelSpec], opts: pulumi.ResourceOptions):
         # Earlier releases let the cell's first model create the namespace as its child "<model>-ns", when the cell
@@ -218,7 +239,7 @@ class Cell(pulumi.ComponentResource):
                 "env": dict(identity.env),
                 "failover": failover,
                 "image_pull_secrets": [REGISTRY_PULL_SECRET] if f.registry.pull_credentials is not None else [],
-                "secret_env": dict(identity.secret_env),
+                "secret_files": dict(identity.secret_files),
                 **({"prometheus_address": self.monitoring.prometheus_address} if self.monitoring else {}),
                 "protected": self._protected,
             },

@@ -17,6 +17,9 @@ from typing import Any, Callable, Iterable, Iterator, Literal
 from ..spec import CONFIG_KEY, CONFIG_NAMESPACE
 
 PLATFORM_CONFIG_KEY = f"{CONFIG_NAMESPACE}:{CONFIG_KEY}"
+# The spec's named opt-outs a rule acknowledges instead of failing: (a cell's field path, the value that opts out).
+# The rule then reports its finding as an advisory "acknowledged exception", never a silent pass.
+OPT_OUTS = ((("registry", "customer_managed_key"), False),)
 
 
 @dataclass(frozen=True)
@@ -39,11 +42,14 @@ class StackContext:
 
     environment: str | None = None
     protected: bool = False
+    # (cell name, "registry.customer_managed_key"): the OPT_OUTS the spec's cells take.
+    opt_outs: frozenset[tuple[str, str]] = frozenset()
 
     @classmethod
     def of_spec(cls, spec: Any) -> "StackContext":
         """From a parsed lepton_infra.spec.PlatformSpec."""
-        return cls(environment=spec.environment, protected=bool(spec.protected))
+        cells = [spec_cell.model_dump() for spec_cell in spec.cells]
+        return cls(environment=spec.environment, protected=bool(spec.protected), opt_outs=opt_outs_of(cells))
 
     @classmethod
     def of_config(cls, config: Mapping[str, Any]) -> "StackContext":
@@ -54,7 +60,25 @@ class StackContext:
             raw = json.loads(raw)
         if not isinstance(raw, Mapping):
             return cls()
-        return cls(environment=raw.get("environment"), protected=bool(raw.get("protected", False)))
+        cells = raw.get("cells")
+        return cls(
+            environment=raw.get("environment"),
+            protected=bool(raw.get("protected", False)),
+            opt_outs=opt_outs_of(cells if isinstance(cells, Sequence) else []),
+        )
+
+    def opts_out(self, cell: Any, *path: str) -> bool:
+        return (cell, ".".join(path)) in self.opt_outs
+
+
+def opt_outs_of(cells: Sequence[Any]) -> frozenset[tuple[str, str]]:
+    """The OPT_OUTS the cells (as mappings: the spec's or the config's) take."""
+    return frozenset(
+        (get(cell, "name"), ".".join(path))
+        for cell in cells
+        for path, value in OPT_OUTS
+        if is_map(cell) and get(cell, *path) is value
+    )
 
 
 @dataclass(frozen=True)
@@ -80,7 +104,8 @@ class Rule:
     ``scope`` "resource": ``check(resource, stack)`` reads one resource (a CrossGuard ResourceValidationPolicy).
     ``scope`` "stack": ``check(resources, stack)`` reads them all, for rules that join resources (an S3 bucket and
     its encryption configuration are two resources; a StackValidationPolicy).
-    Each yields violation messages, or (urn, message) pairs for stack rules.
+    Each yields violation messages, or (urn, message) pairs for stack rules; a stack rule may yield (urn, message,
+    "advisory") for a finding the spec opts out of by name (StackContext.opt_outs): an acknowledged exception.
     """
 
     name: str
@@ -89,13 +114,14 @@ class Rule:
     check: Callable[..., Iterable[Any]]
     enforcement: Literal["mandatory", "advisory"] = "mandatory"
     not_covered: tuple[str, ...] = field(default=())  # what the rule does not see, said once (README, pack readme)
+    acknowledges: bool = False  # a stack rule that may yield acknowledged exceptions (the pack adds its ADVISORY twin)
 
     def run(self, resources: Sequence[Resource], stack: StackContext) -> list[Violation]:
         if self.scope == "resource":
             return [
                 Violation(self.name, r.urn, message, self.enforcement) for r in resources for message in self.check(r, stack)
             ]
-        return [Violation(self.name, urn, message, self.enforcement) for urn, message in self.check(resources, stack)]
+        return [Violation(self.name, urn, message, *rest or (self.enforcement,)) for urn, message, *rest in self.check(resources, stack)]
 
 
 # --- reading values that may be dicts or pulumi_policy proxies --------------------------------------------------

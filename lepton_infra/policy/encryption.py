@@ -6,7 +6,9 @@
   there SSE-S3 (AES256) is what is right.
 - ECR: ``encryptionConfigurations`` KMS with a key; CloudWatch log groups and CloudTrail trails: ``kmsKeyId``.
 - Azure storage: ``encryption.keySource`` Microsoft.Keyvault with ``keyVaultProperties`` (a Key Vault key);
-  ACR: ``encryption.status`` enabled with a ``keyVaultProperties.keyIdentifier`` (Premium SKU only).
+  ACR: ``encryption.status`` enabled with a ``keyVaultProperties.keyIdentifier`` (Premium SKU only). A cell whose
+  spec sets the named opt-out ``registry.customer_managed_key: false`` (an existing registry: ACR takes a key only at
+  creation) gets an advisory acknowledged exception instead (the registry's cell read from its cell tag).
 - GCS: ``encryption.defaultKmsKeyName`` (CMEK); BigQuery: ``defaultEncryptionConfiguration.kmsKeyName``;
   Artifact Registry: ``kmsKeyName``; Cloud Logging buckets: ``cmekSettings.kmsKeyName``.
 - Named exception, Microsoft-managed keys: Log Analytics workspaces (the Azure cell's audit logs). A customer-managed
@@ -24,6 +26,8 @@ from . import _types as t
 from ._model import Resource, Rule, StackContext, get, items, of_type
 
 NAME = "customer-managed-encryption"
+AZURE_CELL_TAG = "lepton.ai_cell"  # lepton_infra.conventions.CELL_TAG as lepton_infra.spec.azure.azure_tags spells it
+ACKNOWLEDGED = "advisory"
 S3_KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 # Stores whose key is one input: (its path, what the store is, what would be right).
 KEY_FIELD = {
@@ -97,7 +101,16 @@ def check(resources: list[Resource], stack: StackContext) -> Iterator[tuple[str,
             )
     for registry in of_type(resources, t.AZURE_REGISTRY):
         encryption = get(registry.inputs, "encryption")
-        if get(encryption, "status") != "enabled" or not get(encryption, "keyVaultProperties", "keyIdentifier"):
+        if get(encryption, "status") == "enabled" and get(encryption, "keyVaultProperties", "keyIdentifier"):
+            continue
+        cell = get(registry.inputs, "tags", AZURE_CELL_TAG)
+        if stack.opts_out(cell, "registry", "customer_managed_key"):
+            yield registry.urn, (
+                f"acknowledged exception: Azure container registry {registry.name} is encrypted with a Microsoft-managed "
+                f"key, as cell {cell}'s spec says (registry.customer_managed_key: false; ACR takes a customer-managed "
+                "key only when the registry is created)"
+            ), ACKNOWLEDGED
+        else:
             yield registry.urn, (
                 f"Azure container registry {registry.name} is encrypted with a Microsoft-managed key; right: "
                 "encryption {status: enabled, keyVaultProperties: {keyIdentifier: <Key Vault key URI>, identity: "
@@ -115,4 +128,5 @@ RULE = Rule(
         "the existing-cluster lake (SeaweedFS, a Helm release; or an external S3 endpoint)",
         *(f"by design, {reason}" for reason in MICROSOFT_KEYED.values()),
     ),
+    acknowledges=True,
 )

@@ -22,6 +22,7 @@ from .common import (
     ClusterEndpointSpec,
     DataLakeZonesSpec,
     NodeScaling,
+    RegistrySpec,
     SpecIssues,
     Strict,
     schema_rule,
@@ -255,6 +256,18 @@ class AzureAuditSpec(AuditSpec):
     retention_days: int | None = audit_retention_field(ge=AUDIT_RETENTION_DAYS, le=LOG_ANALYTICS_MAX_RETENTION_DAYS)
 
 
+class AcrRegistrySpec(RegistrySpec):
+    """The cell's Azure Container Registry (Premium SKU: the customer-managed key needs it)."""
+
+    customer_managed_key: bool = Field(
+        True,
+        description="Encrypt the registry's images with a key in a Key Vault of the cell (through a user-assigned "
+        "identity). A named opt-out: ACR takes a customer-managed key only when the registry is created, so turning "
+        "it on for an existing registry replaces the registry (its images are pushed again); false keeps "
+        "Microsoft-managed keys, and the policy reports it as an acknowledged exception.",
+    )
+
+
 class AzureCellSpec(CellBase):
     """An Azure region's cell: a VNet, an AKS cluster with GPU agent pools, an ADLS Gen2 lake and an ACR registry."""
 
@@ -263,6 +276,7 @@ class AzureCellSpec(CellBase):
     network: AzureNetworkSpec = Field(default_factory=AzureNetworkSpec)
     cluster: AksClusterSpec = Field(default_factory=AksClusterSpec)
     data_lake: AdlsDataLakeSpec = Field(default_factory=AdlsDataLakeSpec)
+    registry: AcrRegistrySpec = Field(default_factory=AcrRegistrySpec)
     audit: AzureAuditSpec = Field(default_factory=AzureAuditSpec)
     vpn: VpnSpec = Field(default_factory=VpnSpec, description="Its end of the VPN to the stack's other cells.")
 
@@ -299,6 +313,7 @@ SYSTEM_POOL_NAME = "system"
 
 __all__ = [
     "AZURE_REGION_PATTERN",
+    "AcrRegistrySpec",
     "AzureAuditSpec",
     "LOG_ANALYTICS_MAX_RETENTION_DAYS",
     "AzureRegion",

@@ -173,7 +173,10 @@ def test_a_protected_environment_keeps_the_group_and_makes_the_cluster_private()
     group = plan.one(GROUP)
     assert group.protect and group.retain_on_delete
     assert plan.one(CLUSTER).inputs["apiServerAccessProfile"] == {"enablePrivateCluster": True, "enablePrivateClusterPublicFQDN": True}
-    assert plan.one(ACCOUNT).protect and plan.one("azure-native:keyvault:Key").protect
+    assert plan.one(ACCOUNT).protect
+    keys = plan.of_type("azure-native:keyvault:Key")
+    assert {k.name for k in keys} == {"dev-az-weu-lake-key", "dev-az-weu-registry-key"}  # the lake's, the registry's
+    assert all(k.protect for k in keys)
 
 
 def test_an_unprotected_environment_protects_nothing(plan):

@@ -16,11 +16,13 @@ from lepton_infra.components.azure.registry import (
     ContainerRegistry,
     exchange_refresh_token,
 )
-from lepton_infra.testing.mocks.azure import DEPLOYER_OBJECT_ID, TENANT_ID, jwt_claims
+from lepton_infra.testing.mocks.azure import DEPLOYER_OBJECT_ID, TENANT_ID, arm_id, jwt_claims
 
-from azure_support import RESOURCE_GROUP, ROLE_ASSIGNMENT, TAGS, assignments_of, rejected, role_definition, run_azure
+from azure_support import IDENTITY, RESOURCE_GROUP, ROLE_ASSIGNMENT, TAGS, assignments_of, rejected, role_definition, run_azure
 
 REGISTRY = "azure-native:containerregistry:Registry"
+VAULT = "azure-native:keyvault:Vault"
+KEY = "azure-native:keyvault:Key"
 KUBELET = "9be57669-26c2-4a38-97c1-c21700b51302"
 
 
@@ -104,8 +106,44 @@ def test_the_exchange_posts_the_entra_token_to_the_registrys_oauth2_exchange(mon
 
 def test_grant_pull_is_acr_pull_on_this_registry_only(plan):
     assert assignments_of(plan, KUBELET) == [{"role": role_definition(_roles.ACR_PULL), "scope": plan.stack_outputs["registry_id"]}]
-    (grant,) = plan.of_type(ROLE_ASSIGNMENT)
+    (grant,) = [r for r in plan.of_type(ROLE_ASSIGNMENT) if r.inputs["principalId"] == KUBELET]
     assert grant.parent == plan.one("lepton:azure:ContainerRegistry").urn
+
+
+def test_images_are_encrypted_with_a_customer_managed_key_through_a_user_assigned_identity(plan):
+    registry = plan.one(REGISTRY)
+    identity = plan.one(IDENTITY, "registry-encryption")
+    identity_id = arm_id(RESOURCE_GROUP, "Microsoft.ManagedIdentity", f"userAssignedIdentities/{identity.inputs['resourceName']}")
+    vault, key = plan.one(VAULT), plan.one(KEY)
+    assert registry.inputs["identity"] == {"type": "UserAssigned", "userAssignedIdentities": {identity_id: {}}}
+    assert registry.inputs["encryption"] == {
+        "status": "enabled",
+        "keyVaultProperties": {"keyIdentifier": key.outputs["keyUri"], "identity": identity.outputs["clientId"]},
+    }
+    key_id = arm_id(RESOURCE_GROUP, "Microsoft.KeyVault", f"vaults/{key.inputs['vaultName']}/keys/{key.outputs['name']}")
+    assert assignments_of(plan, identity.outputs["principalId"]) == [
+        {"role": role_definition(_roles.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER), "scope": key_id}
+    ]
+    (grant,) = [r for r in plan.of_type(ROLE_ASSIGNMENT) if r.inputs["principalId"] == identity.outputs["principalId"]]
+    assert grant.urn in registry.dependencies, "ACR reads the key when it is created"
+    properties = vault.inputs["properties"]
+    assert (properties["enableRbacAuthorization"], properties["enablePurgeProtection"]) == (True, True)
+    # Reachable at creation (ACR cannot pass a firewalled vault then); RBAC on the key alone decides who uses it.
+    assert properties["networkAcls"] == {"defaultAction": "Allow", "bypass": "AzureServices"}
+    assert vault.inputs["vaultName"].startswith("dev-az-weu-acr-")
+
+
+def test_the_key_and_its_identity_are_kept_with_a_protected_registry():
+    protected = plan_of(protected=True)
+    for kept in (protected.one(VAULT), protected.one(KEY), protected.one(IDENTITY, "registry-encryption")):
+        assert kept.protect and kept.retain_on_delete, kept.urn
+
+
+def test_the_named_opt_out_keeps_microsoft_managed_keys_and_creates_no_key():
+    plan = plan_of(customer_managed_key=False)
+    registry = plan.one(REGISTRY).inputs
+    assert "encryption" not in registry and "identity" not in registry
+    assert not plan.of_type(VAULT) and not plan.of_type(KEY) and not plan.of_type(IDENTITY)
 
 
 def test_the_registry_is_protected_and_kept_only_when_protected(plan):

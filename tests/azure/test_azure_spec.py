@@ -89,3 +89,11 @@ def test_platform_tags_are_spelled_as_azure_accepts_them():
         "cost_center": "ml",
         "team": "x",
     }
+
+
+def test_the_registry_takes_a_customer_managed_key_unless_the_spec_opts_out_by_name():
+    assert AzureCellSpec(**cell()).registry.customer_managed_key is True
+    opted_out = AzureCellSpec(**cell(registry={"customer_managed_key": False}))
+    assert opted_out.registry.customer_managed_key is False and opted_out.registry.repository == "serving"
+    assert "registry.customer_managed_key" in problems(registry={"customer_managed_key": "maybe"})
+    assert "registry.customer_mangaed_key" in problems(registry={"customer_mangaed_key": False})

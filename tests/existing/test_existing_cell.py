@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lepton_infra.cell_contract import SECRET_FILES_DIR
+from lepton_infra.components.existing.cell import credentials_file
 from lepton_infra.composition.cell import Cell
 from lepton_infra.conventions import GPU_RESOURCE
 from lepton_infra.kubernetes_schema import kubernetes_objects, schema_errors
@@ -132,19 +134,23 @@ def test_the_lake_keys_are_generated_and_kept_secret_never_in_release_values_nor
     assert not any(key in printed for key in keys)
 
 
-def test_the_model_pod_gets_the_s3_endpoint_and_the_models_readers_keys_from_its_own_secret(plan):
-    env = env_of(container(plan))
+def test_the_model_pod_gets_the_s3_endpoint_and_the_models_readers_keys_as_a_file_from_its_own_secret(plan):
+    server = container(plan)
+    env = env_of(server)
     assert env["AWS_ENDPOINT_URL_S3"] == "http://seaweedfs-s3.lake.svc.cluster.local:8333"
     assert env["MODEL_URI"] == "s3://models/classifier/v1/model.pt"
     model_secret = next(s for s in plan.of_type("kubernetes:core/v1:Secret") if s.inputs["metadata"]["namespace"] == "models")
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        assert env[key] == {"secretKeyRef": {"name": model_secret.inputs["metadata"]["name"], "key": key}}
+    assert not any("valueFrom" in e for e in server["env"]), "no secret in the environment"
+    # The file botocore reads (AWS_SHARED_CREDENTIALS_FILE), from the Secret's volume, mounted read-only.
+    assert env["AWS_SHARED_CREDENTIALS_FILE"] == f"{SECRET_FILES_DIR}/aws-credentials"
+    (mount,) = [m for m in server["volumeMounts"] if m["mountPath"] == SECRET_FILES_DIR]
+    assert mount["readOnly"] is True
+    (volume,) = [v for v in pod_spec(plan)["volumes"] if v["name"] == mount["name"]]
+    assert volume["secret"] == {"secretName": model_secret.inputs["metadata"]["name"], "defaultMode": 0o440}
     reader = lake_identities(plan)["models-reader"]
     assert reader["actions"] == ["Read:models", "List:models"]  # the models bucket only, read only
     [credentials] = reader["credentials"]
-    assert model_secret.inputs["stringData"] == {
-        "AWS_ACCESS_KEY_ID": credentials["accessKey"], "AWS_SECRET_ACCESS_KEY": credentials["secretKey"]
-    }
+    assert model_secret.inputs["stringData"] == {"aws-credentials": credentials_file(credentials["accessKey"], credentials["secretKey"])}
     (deployment,) = plan.of_type("kubernetes:apps/v1:Deployment")
     assert not any(key in json.dumps(deployment.inputs) for key in credentials.values()), "no key in the Deployment's spec"
 
@@ -203,7 +209,7 @@ def test_an_external_lake_installs_nothing_and_passes_its_endpoint_and_config_ke
     assert env["AWS_ENDPOINT_URL_S3"] == "https://s3.dc1.example.com"
     assert env["MODEL_URI"] == "s3://ml-models/classifier/v1/model.pt"
     (secret,) = plan.of_type("kubernetes:core/v1:Secret")
-    assert secret.inputs["stringData"] == {"AWS_ACCESS_KEY_ID": "AKEXAMPLE", "AWS_SECRET_ACCESS_KEY": "external-secret"}
+    assert secret.inputs["stringData"] == {"aws-credentials": credentials_file("AKEXAMPLE", "external-secret")}
     assert secret.is_secret("stringData") and "external-secret" not in json.dumps(plan.summary())
 
 

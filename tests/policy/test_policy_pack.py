@@ -57,16 +57,22 @@ def fake_pulumi_policy() -> types.ModuleType:
 
 
 def test_the_pack_wires_every_rule_mandatory_under_a_fake_sdk(monkeypatch):
+    """Every rule MANDATORY; a rule that acknowledges named opt-outs also as its ADVISORY twin, which reports those."""
     fake = fake_pulumi_policy()
     load_pack(monkeypatch, fake)
     pack = Recorder.packs[0]
     assert pack["name"] == "lepton-platform" and pack["enforcement_level"] == "mandatory"
     policies = pack["policies"]
-    assert [p.name for p in policies] == [rule.name for rule in RULES]
+    twins = [rule for rule in RULES if rule.acknowledges]
+    assert [rule.name for rule in twins] == ["customer-managed-encryption"]
+    assert [p.name for p in policies] == [rule.name for rule in RULES] + [f"{rule.name}-acknowledged" for rule in twins]
     for policy, rule in zip(policies, RULES):
         kind = fake.ResourceValidationPolicy if rule.scope == "resource" else fake.StackValidationPolicy
         assert type(policy) is kind, rule.name
         assert policy.enforcement_level == "mandatory" and policy.description == rule.description
+    for policy, rule in zip(policies[len(RULES):], twins):
+        assert type(policy) is fake.StackValidationPolicy and policy.enforcement_level == "advisory"
+        assert policy.description.endswith(rule.description)
 
 
 def test_the_pack_project_file_is_a_python_policy_pack():
@@ -114,13 +120,18 @@ def test_the_real_sdk_reports_what_the_offline_evaluation_reports(monkeypatch, s
                 for r in custom:
                     props, options, provider = views[r.urn]
                     args = pulumi_policy.ResourceValidationArgs(r.type, props, r.urn, r.name, options, provider)
-                    policy.validate(args, lambda message, urn=None, r=r, p=policy: reported.append((p.name, r.urn, message)))
+                    policy.validate(args, lambda message, urn=None, r=r, p=policy: reported.append(seen(p, r.urn, message)))
             else:
                 args = pulumi_policy.StackValidationArgs(stack_resources)
-                policy.validate(args, lambda message, urn=None, p=policy: reported.append((p.name, urn, message)))
+                policy.validate(args, lambda message, urn=None, p=policy: reported.append(seen(p, urn, message)))
+
+    def seen(policy, urn, message):
+        """As the offline evaluation names it: an acknowledged exception comes from the rule's ADVISORY twin."""
+        level = policy.enforcement_level.value.lower()
+        return policy.name.removesuffix(namespace["ACKNOWLEDGED_SUFFIX"] if level == "advisory" else ""), urn, message, level
 
     contextvars.Context().run(analyze)
-    offline = [(v.rule, v.urn, v.message) for v in evaluate(plan, StackContext.of_config(config))]
+    offline = [(v.rule, v.urn, v.message, v.enforcement) for v in evaluate(plan, StackContext.of_config(config))]
     assert sorted(reported) == sorted(offline)
     if stack == "prod":
         assert reported, "prod has known findings (tests/policy/test_policy_stacks.py): the pack must report them too"

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import tiny_models as models
+from lepton_infra.components.existing.cell import credentials_file
 from server_support import free_port
 
 
@@ -84,7 +85,10 @@ def test_torch_export_artifact(start_server, tmp_path):
     np.testing.assert_allclose(np.asarray(response.json()["outputs"][0]["data"]).reshape(2, 3), want, rtol=1e-5)
 
 
-def test_s3_uri_through_moto(start_server, affine_path):
+@pytest.mark.parametrize("keys_in", ["environment", "credentials file"])
+def test_s3_uri_through_moto(start_server, affine_path, tmp_path, keys_in):
+    """The keys as environment variables, or as the shared credentials file an existing cluster's model pod gets
+    (components/existing/cell.py: mounted from its Secret, AWS_SHARED_CREDENTIALS_FILE pointing at it)."""
     boto3 = pytest.importorskip("boto3")
     from moto.server import ThreadedMotoServer
 
@@ -92,8 +96,12 @@ def test_s3_uri_through_moto(start_server, affine_path):
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     moto.start()
     try:
-        aws = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
-               "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+        aws = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_DEFAULT_REGION": "us-east-1"}
+        if keys_in == "environment":
+            aws |= {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+        else:
+            (tmp_path / "aws-credentials").write_text(credentials_file("testing", "testing"))
+            aws["AWS_SHARED_CREDENTIALS_FILE"] = str(tmp_path / "aws-credentials")
         s3 = boto3.client("s3", endpoint_url=aws["AWS_ENDPOINT_URL"], region_name="us-east-1",
                           aws_access_key_id="testing", aws_secret_access_key="testing")
         s3.create_bucket(Bucket="models")

@@ -12,6 +12,7 @@ MODELS = ["classifier", "ranker"]
 NAMESPACE = "kubernetes:core/v1:Namespace"
 MODEL = "lepton:kubernetes:ModelDeployment"
 IDENTITY = "lepton:aws:WorkloadIdentity"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 
 
 def plan_with(models: list[str]):
@@ -33,9 +34,11 @@ def models_namespace(plan):
 
 
 def model_urns(plan, model: str) -> set[str]:
-    """What the model owns: its deployment and its workload identity, with everything under them."""
+    """What the model owns: its deployment and its workload identity, with everything under them, and the models
+    namespace's NetworkPolicy that admits its callers (components/kubernetes/network_policy.py, one per model)."""
     owned = [plan.one(MODEL, f"dev-{model}"), plan.one(IDENTITY, f"dev-{model}-identity")]
-    return {r.urn for top in owned for r in (top, *plan.descendants(top))}
+    admits = plan.one(NETWORK_POLICY, f"dev-models-network-serve-{model}")
+    return {admits.urn} | {r.urn for top in owned for r in (top, *plan.descendants(top))}
 
 
 @pytest.mark.parametrize("removed", MODELS)
