@@ -8,6 +8,8 @@ import time
 
 import orjson
 
+from serving import request_id
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -18,6 +20,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        rid = request_id.current.get()
+        if rid is not None:  # logged while a request was handled (serving/request_id.py)
+            doc["request_id"] = rid
         fields = getattr(record, "fields", None)
         if fields:
             doc.update(fields)
