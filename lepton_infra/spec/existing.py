@@ -20,6 +20,7 @@ from .common import (
     DataLakeZonesSpec,
     DnsLabel,
     GpuRuntimeSpec,
+    LogsSpec,
     RegistrySpec,
     SpecIssues,
     Strict,
@@ -109,6 +110,18 @@ class ExistingRegistrySpec(RegistrySpec):
     )
 
 
+class ExistingLogsSpec(LogsSpec):
+    """An existing cluster has no cloud log service the platform knows: its logs go to an OTLP endpoint the spec
+    names, or nowhere (the default)."""
+
+    otlp_endpoint: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s/]+(:\d+)?(/\S*)?$",
+        description="OTLP/HTTP endpoint (http(s)://host[:port][/path]) the cell's container logs are sent to; "
+        "unset, they are not shipped.",
+    )
+
+
 class ExistingCellSpec(CellBase):
     """A cell on a cluster that already exists: GPU pools only schedule (their nodes carry the labels already)."""
 
@@ -118,6 +131,7 @@ class ExistingCellSpec(CellBase):
     registry: ExistingRegistrySpec = Field(default_factory=ExistingRegistrySpec)
     gpu_runtime: ExistingGpuRuntimeSpec = Field(default_factory=ExistingGpuRuntimeSpec)
     data_lake: ExistingDataLakeSpec = Field(default_factory=ExistingDataLakeSpec)
+    logs: ExistingLogsSpec = Field(default_factory=ExistingLogsSpec)
 
     @model_validator(mode="after")
     def _cpu_image_without_gpus(self) -> "ExistingCellSpec":
@@ -146,6 +160,7 @@ __all__ = [
     "ExistingClusterSpec",
     "ExistingDataLakeSpec",
     "ExistingGpuRuntimeSpec",
+    "ExistingLogsSpec",
     "ExistingRegistrySpec",
     "ExternalLakeSpec",
     "InClusterLakeSpec",

@@ -26,6 +26,7 @@ CLUSTER_AUTOSCALER = "9.59.0"
 SEAWEEDFS = "4.44.0"  # the chart's version (Chart.yaml); the folder is named by the release tag, 4.44
 KUBE_PROMETHEUS_STACK = "88.5.3"
 KEDA = "2.20.2"  # the chart's version; the folder is named by the release tag, v2.20.2
+OTEL_COLLECTOR = "0.170.0"  # the opentelemetry-collector chart's version (tag opentelemetry-collector-0.170.0)
 
 ISTIO_DIR = HERE / f"istio-{ISTIO}"
 GPU_OPERATOR_DIR = HERE / f"gpu-operator-{GPU_OPERATOR}"
@@ -33,10 +34,12 @@ CLUSTER_AUTOSCALER_DIR = HERE / f"cluster-autoscaler-chart-{CLUSTER_AUTOSCALER}"
 SEAWEEDFS_DIR = HERE / "seaweedfs-4.44"
 KUBE_PROMETHEUS_STACK_DIR = HERE / f"kube-prometheus-stack-{KUBE_PROMETHEUS_STACK}"
 KEDA_DIR = HERE / f"keda-v{KEDA}"
+OTEL_COLLECTOR_DIR = HERE / f"opentelemetry-collector-{OTEL_COLLECTOR}"
 # Each chart's Chart.yaml: test_upstream.py checks its version is the pin (the folder holds what it says it does).
 CHART_YAMLS: dict[str, Path] = {
     KUBE_PROMETHEUS_STACK: KUBE_PROMETHEUS_STACK_DIR / "Chart.yaml",
     KEDA: KEDA_DIR / "Chart.yaml",
+    OTEL_COLLECTOR: OTEL_COLLECTOR_DIR / "Chart.yaml",
 }
 
 # Chart templates (and one Istio sample) for the facts the code takes from what a chart renders rather than from its
@@ -120,6 +123,8 @@ CHARTS: dict[tuple[str, str], Chart] = {
     ),
     ("kube-prometheus-stack", KUBE_PROMETHEUS_STACK): Chart(KUBE_PROMETHEUS_STACK_DIR / "values.yaml"),
     ("keda", KEDA): Chart(KEDA_DIR / "values.yaml"),
+    # The platform sets the collector's configuration as alternateConfig, whose default is {}: free-form below.
+    ("opentelemetry-collector", OTEL_COLLECTOR): Chart(OTEL_COLLECTOR_DIR / "values.yaml"),
     ("seaweedfs", SEAWEEDFS): Chart(
         SEAWEEDFS_DIR / "values.yaml",
         # values.yaml documents both only as comments under `s3:` ("Optionally provide explicit credentials for the S3
