@@ -69,6 +69,18 @@ class Registry:
     pull_credentials: pulumi.Output[Mapping[str, Any]] | None = None
 
 
+@dataclass(frozen=True)
+class LogDestination:
+    """Where a cell's container logs go: one exporter of the OpenTelemetry Collector (contrib distribution) and the
+    cloud identity it writes as. The in-cluster collector (components/kubernetes/log_collector.py) puts ``config``
+    under ``exporters.<exporter>`` and ``binding`` on its pods, and never asks which cloud it runs on."""
+
+    exporter: str  # the exporter's id in the collector config: awscloudwatchlogs, googlecloud, otlphttp, ...
+    config: Mapping[str, Any]  # its settings (the contrib exporter's documented keys); values may be Outputs
+    binding: IdentityBinding | None = None  # how the collector's pods act as the identity that may write; None: none
+    description: str = ""  # where the logs land, for people (e.g. "CloudWatch Logs group /lepton/prod/aws-use1")
+
+
 @dataclass
 class CellFoundation:
     """What one cloud gives one cell; every field is cloud-neutral."""
@@ -88,3 +100,7 @@ class CellFoundation:
     # foundation cannot tell; a stack of several cells then refuses such a cell.
     api_endpoint: pulumi.Output[str] | None = None
     certificate_authority: pulumi.Output[str] | None = None
+    # Makes what the cell's container logs are shipped to for the collector's (namespace, service account): the log
+    # store when the cloud needs one, an identity that may only write to it, and the exporter's settings. None, or a
+    # None answer: the cell ships no logs (an existing cluster without an OTLP endpoint; Azure: not yet).
+    bind_log_writer: Callable[[str, str], LogDestination | None] | None = None

@@ -125,4 +125,8 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         ready=[cluster, *pools, kubelet_pull],
         api_endpoint=cluster.api_endpoint,  # the server of AKS's user credentials (the private FQDN when private)
         certificate_authority=cluster.certificate_authority,
+        # Container logs: not yet (docs/design.md, "Observability" > Logs). The contrib azuremonitor exporter writes
+        # to Application Insights with its instrumentation key only (AAD needs a proxy sidecar), and no maintained
+        # contrib exporter writes to Log Analytics through the Logs Ingestion API with a workload identity.
+        bind_log_writer=None,
     )

@@ -12,13 +12,14 @@ import pulumi
 from pulumi_gcp.provider import Provider as GcpProvider
 
 from lepton_infra import conventions
-from lepton_infra.cell_contract import Capabilities, CellFoundation, IdentityBinding, Registry
+from lepton_infra.cell_contract import Capabilities, CellFoundation, IdentityBinding, LogDestination, Registry
 from lepton_infra.spec import MODELS_ZONE, PlatformSpec, SpecError
 from lepton_infra.spec.gcp import GcpCellSpec
 
 from . import _project
 from ._names import CLUSTER_NAME_MAX, account_id, labels_from_tags, rfc1035
 from .cluster import GkeCluster
+from .container_logs import ContainerLogs
 from .data_lake import DataLake
 from .gpu_node_pool import GpuNodePool
 from .network import Network
@@ -95,6 +96,20 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         lake.grant_read(identity, MODELS_ZONE)
         return identity.binding
 
+    def bind_log_writer(namespace: str, service_account: str) -> LogDestination:
+        identity_name = f"{name}-log-collector-identity"
+        logs = ContainerLogs(
+            f"{name}-container-logs",
+            {
+                "workload_pool": cluster.workload_pool,
+                "namespace": namespace,
+                "service_account": service_account,
+                "account_id": account_id(identity_name),
+            },
+            opts=opts,
+        )
+        return logs.destination
+
     return CellFoundation(
         cloud=CLOUD,
         kubernetes_provider=cluster.provider,
@@ -109,4 +124,5 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         ready=[cluster, *pools],
         api_endpoint=cluster.api_endpoint,
         certificate_authority=cluster.certificate_authority,
+        bind_log_writer=bind_log_writer,
     )

@@ -16,6 +16,7 @@ import pulumi
 from ..cell_contract import CellFoundation
 from ..components.kubernetes.gpu_runtime import NvidiaGpuRuntime
 from ..components.kubernetes.keda import Keda
+from ..components.kubernetes.log_collector import NAMESPACE as LOGS_NAMESPACE, SERVICE_ACCOUNT as LOG_COLLECTOR, LogCollector
 from ..components.kubernetes.mesh import IstioMesh, MeshMember
 from ..components.kubernetes.mesh_ca import PluggedCa
 from ..components.kubernetes.model_deployment import (
@@ -48,6 +49,7 @@ class Cell(pulumi.ComponentResource):
     mesh_member: MeshMember | None  # in a mesh across cells: what the other cells' istiods need to watch this cluster
     monitoring: Monitoring | None  # kube-prometheus-stack, unless the spec turns monitoring off
     keda: Keda | None  # scales the models on serving metrics from that Prometheus
+    logs: LogCollector | None  # ships container logs where the foundation says, unless there is nowhere to ship them
 
     def __init__(
         self,
@@ -128,6 +130,7 @@ class Cell(pulumi.ComponentResource):
                 opts=in_cluster,
             )
             self.keda = Keda(f"{name}-keda", {"spec": cell_spec.monitoring, "cell": cell_spec.name}, opts=in_cluster)
+        self.logs = self._logs(name, cell_spec, in_cluster)
         models = spec.models_for(cell_spec)
         runtime = [self.gpu_runtime] if self.gpu_runtime else []
         metrics = [self.monitoring, self.keda] if self.monitoring and self.keda else []
@@ -152,6 +155,21 @@ class Cell(pulumi.ComponentResource):
         self.image_ref = self.image.ref
         self.models_uri = f.models_uri
         self.register_outputs({"cluster_name": self.cluster_name, "image_ref": self.image_ref, "models_uri": self.models_uri})
+
+    def _logs(self, name: str, cell_spec: CellSpec, opts: pulumi.ResourceOptions) -> LogCollector | None:
+        """The cell's log collector, writing as the identity the foundation binds to its service account; None when
+        the spec turns logs off or the foundation has nowhere to send them (docs/design.md, "Observability")."""
+        f = self.foundation
+        if not cell_spec.logs.enabled or f.bind_log_writer is None:
+            return None
+        destination = f.bind_log_writer(LOGS_NAMESPACE, LOG_COLLECTOR)
+        if destination is None:
+            return None
+        return LogCollector(
+            f"{name}-logs",
+            {"spec": cell_spec.logs, "cell": cell_spec.name, "cloud": cell_spec.cloud, "destination": destination},
+            opts=opts,
+        )
 
     def _models_namespace(self, name: str, models: list[ModelSpec], opts: pulumi.ResourceOptions):
         # Earlier releases let the cell's first model create the namespace as its child "<model>-ns", when the cell
