@@ -9,6 +9,7 @@ on other threads (the batch worker serves many requests at once) logs without on
 
 from __future__ import annotations
 
+import random
 import re
 import uuid
 from contextvars import ContextVar
@@ -22,6 +23,12 @@ _HEADER_BYTES = HEADER.encode()
 _USABLE = re.compile(rb"[\x21-\x7e]{1,128}")
 
 current: ContextVar[str | None] = ContextVar("serving_request_id", default=None)
+
+
+def new_id() -> str:
+    """A random UUID4, from the random module rather than uuid.uuid4's os.urandom (a system call per request): a
+    request id must be unique, not unpredictable."""
+    return str(uuid.UUID(int=random.getrandbits(128), version=4))
 
 
 def incoming(scope: Scope) -> str | None:
@@ -41,7 +48,7 @@ class RequestId:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        request_id = incoming(scope) or str(uuid.uuid4())
+        request_id = incoming(scope) or new_id()
         header = (_HEADER_BYTES, request_id.encode("ascii"))
 
         async def send_with_id(message: Message) -> None:

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import time
 import uuid
 
 import httpx
 import pytest
 
-from serving import config
+from serving import config, logs, request_id
 
 INFER = "/v2/models/m/infer"
 BODY = {"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 4], "data": [0.5, 1.0, 1.5, 2.0]}]}
@@ -94,7 +96,7 @@ def test_no_access_log_and_no_metrics(start_server, affine_path):
     response = httpx.post(server.url + INFER, json=BODY, headers={"x-request-id": "quiet-1"})
     assert response.status_code == 200 and response.headers["x-request-id"] == "quiet-1"
     assert httpx.get(server.url + "/metrics").status_code == 404
-    time.sleep(0.3)
+    time.sleep(4 * logs.FLUSH_S)  # what was logged is written out by now
     assert log_lines(server, "quiet-1", timeout=0) == [] and '"logger":"serving.access"' not in server.log()
 
 
@@ -109,3 +111,30 @@ def test_the_switches_parse_from_flags_and_environment(capsys):
         config.parse(base, {"ACCESS_LOG": "maybe"})
     assert exit_info.value.code == 2
     assert "--access-log / ACCESS_LOG: invalid value 'maybe' (from ACCESS_LOG); expected true or false" in capsys.readouterr().err
+
+
+def test_info_lines_are_written_out_within_the_flush_interval_warnings_at_once(tmp_path):
+    path = tmp_path / "log"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    handler = logs.BufferedLineHandler(fd, flush_s=0.5)
+    handler.setFormatter(logs.JsonFormatter())
+    logger = logging.getLogger("test_serving_request_id.buffered")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        token = request_id.current.set("r-buffered")
+        logger.info("first")
+        request_id.current.reset(token)
+        assert path.read_text() == ""  # buffered
+        logger.warning("second")  # written at once, with what was buffered before it
+        lines = [json.loads(line) for line in path.read_text().splitlines()]
+        assert [(l["msg"], l["level"], l.get("request_id")) for l in lines] == [
+            ("first", "info", "r-buffered"), ("second", "warning", None)]
+        logger.info("third")
+        time.sleep(1.5)
+        assert json.loads(path.read_text().splitlines()[-1])["msg"] == "third"
+    finally:
+        logger.removeHandler(handler)
+        handler.flush()
+        os.close(fd)
