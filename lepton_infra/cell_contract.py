@@ -112,6 +112,18 @@ class VpnEndpoint(Protocol):
 VpnEndpointFactory = Callable[[pulumi.Resource, str, VpnPlan], VpnEndpoint]
 
 
+@dataclass(frozen=True)
+class LogDestination:
+    """Where a cell's container logs go: one exporter of the OpenTelemetry Collector (contrib distribution) and the
+    cloud identity it writes as. The in-cluster collector (components/kubernetes/log_collector.py) puts ``config``
+    under ``exporters.<exporter>`` and ``binding`` on its pods, and never asks which cloud it runs on."""
+
+    exporter: str  # the exporter's id in the collector config: awscloudwatchlogs, googlecloud, otlphttp, ...
+    config: Mapping[str, Any]  # its settings (the contrib exporter's documented keys); values may be Outputs
+    binding: IdentityBinding | None = None  # how the collector's pods act as the identity that may write; None: none
+    description: str = ""  # where the logs land, for people (e.g. "CloudWatch Logs group /lepton/prod/aws-use1")
+
+
 @dataclass
 class CellFoundation:
     """What one cloud gives one cell; every field is cloud-neutral."""
@@ -133,3 +145,7 @@ class CellFoundation:
     certificate_authority: pulumi.Output[str] | None = None
     # The cell's end of the VPN between cells, for a cloud whose cell spec joins one (vpn_addresses); None otherwise.
     vpn_endpoint: VpnEndpointFactory | None = None
+    # Makes what the cell's container logs are shipped to for the collector's (namespace, service account): the log
+    # store when the cloud needs one, an identity that may only write to it, and the exporter's settings. None, or a
+    # None answer: the cell ships no logs (an existing cluster without an OTLP endpoint; Azure: not yet).
+    bind_log_writer: Callable[[str, str], LogDestination | None] | None = None

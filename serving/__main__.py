@@ -26,7 +26,7 @@ import uvicorn
 from serving import config, connections, logs
 from serving.app import ServerState, build_app
 from serving.batcher import Batcher, ModelError
-from serving.metrics import Metrics
+from serving.metrics import for_settings
 from serving.model import DeviceError, LoadError, load, resolve_device
 
 log = logging.getLogger("serving")
@@ -118,7 +118,7 @@ async def _drain(state: ServerState, grace: float) -> bool:
 
 
 async def serve(settings: config.Settings, device: torch.device) -> int:
-    state = ServerState(settings, Metrics(settings.model_name))
+    state = ServerState(settings, for_settings(settings.model_name, settings.metrics))
     server = _Server(uvicorn.Config(
         build_app(state), host=settings.host, port=settings.port, loop="none",
         http=connections.protocol(settings.read_timeout_s),

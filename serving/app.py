@@ -24,14 +24,16 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving import __version__
+from serving.access_log import AccessLog, record_outcome
 from serving.batcher import ABANDONED, Batcher, ModelError, QueueFull
 from serving.config import Settings
 from serving.connections import READ_DEADLINE, read_timeout_response
-from serving.metrics import CONTENT_TYPE, Metrics
+from serving.metrics import CONTENT_TYPE, Metrics, NoMetrics
 from serving.model import LoadedModel
 from serving.protocol import BINARY_EXTENSION, BINARY_HEADER, ProtocolError, encode_infer, parse_infer
+from serving.request_id import RequestId
 
-log = logging.getLogger("serving.access")
+log = logging.getLogger("serving.app")
 T = TypeVar("T")
 _INLINE_BYTES = 256 * 1024  # parsed or encoded on the event loop up to this size (well under a millisecond)
 JSON = "application/json"
@@ -44,7 +46,7 @@ class ServerState:
     """Shared between the routes and the process lifecycle in __main__ (event loop thread only)."""
 
     settings: Settings
-    metrics: Metrics
+    metrics: Metrics | NoMetrics
     model: LoadedModel | None = None
     batcher: Batcher | None = None
     ready: bool = False  # loaded and warmed up
@@ -194,9 +196,11 @@ def build_app(state: ServerState) -> ASGIApp:
     async def infer(request: Request) -> Response:
         if (missing := unknown(request)) is not None:
             metrics.count("", "not_found")
+            record_outcome(request.scope, "not_found")
             return missing
         if not state.serving:
             metrics.count(name, "not_ready")
+            record_outcome(request.scope, "not_ready")
             return _error(state.not_serving_reason, 503, RETRY_AFTER)
         state.in_flight += 1
         arrived = time.perf_counter()
@@ -205,6 +209,7 @@ def build_app(state: ServerState) -> ASGIApp:
         finally:
             state.in_flight -= 1
         metrics.count(name, outcome)
+        record_outcome(request.scope, outcome)
         if outcome == "ok":
             metrics.answered(time.perf_counter() - arrived)
         return Response(status_code=204) if response is None else response
@@ -240,7 +245,8 @@ def build_app(state: ServerState) -> ASGIApp:
 
     async def server_error(request: Request, exc: Exception) -> Response:
         metrics.count(name, "error")
-        logging.getLogger("serving.app").exception("unhandled error on %s", request.url.path)
+        record_outcome(request.scope, "error")
+        log.exception("unhandled error on %s", request.url.path)
         return _error("internal server error", 500)
 
     model_paths = ("/v2/models/{name}", "/v2/models/{name}/versions/{version}")
@@ -248,8 +254,9 @@ def build_app(state: ServerState) -> ASGIApp:
         Route("/v2/health/live", live),
         Route("/v2/health/ready", ready),
         Route("/v2", server_metadata),
-        Route("/metrics", prometheus),
     ]
+    if metrics.enabled:  # --no-metrics: no /metrics at all (serving/metrics.py, NoMetrics)
+        routes.append(Route("/metrics", prometheus))
     for base in model_paths:
         routes += [
             Route(base, model_metadata),
@@ -257,39 +264,6 @@ def build_app(state: ServerState) -> ASGIApp:
             Route(base + "/infer", infer, methods=["POST"]),
         ]
     app: ASGIApp = Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: server_error})
-    if log.isEnabledFor(logging.DEBUG):
-        app = AccessLog(app)
-    return app
-
-
-class AccessLog:
-    """One structured debug line per HTTP request; only installed at debug level, so free otherwise."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        started = time.perf_counter()
-        status = 500
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            log.debug(
-                "request",
-                extra={"fields": {
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                    "client": scope["client"][0] if scope.get("client") else None,
-                }},
-            )
+    if settings.access_log:
+        app = AccessLog(app, name)
+    return RequestId(app)  # outermost: the id is set before anything below logs

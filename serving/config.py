@@ -33,6 +33,8 @@ class Settings:
     device: str = "auto"
     num_threads: int = 0
     log_level: str = "info"
+    access_log: bool = True  # one INFO line per request (serving/access_log.py)
+    metrics: bool = True  # Prometheus metrics and GET /metrics (serving/metrics.py)
 
 
 def _int(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -68,6 +70,17 @@ def _choice(choices: Sequence[str]) -> Callable[[str], str]:
     return convert
 
 
+def _bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value not in _BOOLEANS:
+        raise ValueError
+    return _BOOLEANS[value]
+
+
+_BOOLEANS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+_bool.allowed = "true or false (also 1/0, yes/no, on/off)"  # type: ignore[attr-defined]
+
+
 def _text(text: str) -> str:
     if not text.strip():
         raise ValueError
@@ -95,6 +108,9 @@ OPTIONS: tuple[tuple[str, str, str, Callable[[str], Any], str], ...] = (
     ("device", "--device", "DEVICE", _choice(DEVICES), "auto, cpu or cuda (default auto)"),
     ("num_threads", "--num-threads", "NUM_THREADS", _int(0), "torch intra-op threads, 0 = torch default"),
     ("log_level", "--log-level", "LOG_LEVEL", _choice(LOG_LEVELS), "debug, info, warning or error"),
+    # Switches: --flag / --no-flag, or the variable set to true or false.
+    ("access_log", "--access-log", "ACCESS_LOG", _bool, "one INFO JSON line per request (default on)"),
+    ("metrics", "--metrics", "METRICS", _bool, "Prometheus metrics on GET /metrics (default on)"),
 )
 
 
@@ -105,8 +121,11 @@ def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None =
         prog="python -m serving",
         description="PyTorch inference server speaking the Open Inference Protocol (KServe V2).",
     )
-    for field, flag, env, _, help_text in OPTIONS:
-        parser.add_argument(flag, dest=field, metavar=env, help=f"{help_text} [env {env}]")
+    for field, flag, env, convert, help_text in OPTIONS:
+        if convert is _bool:
+            parser.add_argument(flag, dest=field, action=argparse.BooleanOptionalAction, help=f"{help_text} [env {env}]")
+        else:
+            parser.add_argument(flag, dest=field, metavar=env, help=f"{help_text} [env {env}]")
     args = parser.parse_args(argv)
 
     values: dict[str, Any] = {}
@@ -116,6 +135,9 @@ def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None =
         if raw is None:
             raw, source = environ.get(env), env
         if raw is None:
+            continue
+        if isinstance(raw, bool):  # a switch given as --flag / --no-flag
+            values[field] = raw
             continue
         try:
             values[field] = convert(raw)

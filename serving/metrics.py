@@ -11,6 +11,8 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
 class Metrics:
+    enabled = True
+
     def __init__(self, model_name: str):
         disable_created_metrics()  # the *_created series double the output and nobody graphs them
         self.registry = registry = CollectorRegistry()
@@ -57,3 +59,40 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _Ignored:
+    """Stands for every histogram and gauge when metrics are off: records nothing."""
+
+    def observe(self, value: float) -> None:
+        pass
+
+    def set(self, value: float) -> None:
+        pass
+
+    def set_function(self, fn) -> None:
+        pass
+
+
+class NoMetrics:
+    """``--no-metrics``: the same interface as :class:`Metrics`, recording nothing, and no /metrics route (the
+    baseline of benchmarks/serving/overhead.py, and a way out for a deployment that scrapes nothing)."""
+
+    enabled = False
+
+    def __init__(self, model_name: str = ""):
+        self.request_seconds = self.queue_seconds = self.compute_seconds = self.batch_size = _Ignored()
+        self.model_load_seconds = self.queue_depth = _Ignored()
+
+    def count(self, model: str, outcome: str) -> None:
+        pass
+
+    def answered(self, seconds: float) -> None:
+        pass
+
+    def render(self) -> bytes:
+        return b""
+
+
+def for_settings(model_name: str, enabled: bool) -> Metrics | NoMetrics:
+    return Metrics(model_name) if enabled else NoMetrics(model_name)

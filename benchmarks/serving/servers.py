@@ -31,6 +31,7 @@ class ServerKind:
     module: str  # run as python -m MODULE
     max_batch_size: int
     max_queue_delay_ms: float
+    flags: tuple[str, ...] = ()  # further command-line flags (overhead.py: --no-metrics --no-access-log)
 
 
 KINDS = {
@@ -61,6 +62,7 @@ class RunningServer:
             sys.executable, "-m", kind.module,
             "--model-uri", str(model_path), "--model-name", model_name, "--port", str(self.port),
             "--max-batch-size", str(kind.max_batch_size), "--max-queue-delay-ms", str(kind.max_queue_delay_ms),
+            *kind.flags,
         ]  # fmt: skip
         # ROOT for benchmarks.serving.litserve_server; serving_path first, for serving itself.
         env = {**os.environ, **thread_env(threads), "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(serving_path), str(ROOT)]))}

@@ -8,12 +8,13 @@ import pulumi
 import pulumi_aws as aws
 
 from lepton_infra import conventions
-from lepton_infra.cell_contract import Capabilities, CellFoundation, IdentityBinding, Registry
+from lepton_infra.cell_contract import Capabilities, CellFoundation, IdentityBinding, LogDestination, Registry
 from lepton_infra.spec import MODELS_ZONE, AwsCellSpec, PlatformSpec
 from lepton_infra.spec.interconnect import VpnPlan
 
 from .cluster import EksCluster
 from .cluster_autoscaler import ClusterAutoscaler
+from .container_logs import ContainerLogs
 from .data_access_trail import DataAccessTrail
 from .data_lake import DataLake
 from .gpu_node_pool import GpuNodePool
@@ -135,6 +136,24 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
             opts=pulumi.ResourceOptions(parent=vpn_parent, provider=provider),
         )
 
+    def bind_log_writer(namespace: str, service_account: str) -> LogDestination:
+        logs = ContainerLogs(
+            f"{name}-container-logs",
+            {
+                "cluster": cluster,
+                "namespace": namespace,
+                "service_account": service_account,
+                "log_group_name": f"/lepton/{spec.environment}/{cell.name}/containers",
+                "retention_days": cell.logs.retention_days,
+                "region": cell.region,
+                "role_name": conventions.physical_name(f"{name}-log-collector-identity", max_length=64),
+                "protected": spec.protected,
+                "tags": tags,
+            },
+            opts=opts,
+        )
+        return logs.destination
+
     return CellFoundation(
         cloud="aws",
         kubernetes_provider=cluster.provider,
@@ -149,4 +168,5 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         api_endpoint=cluster.endpoint,  # EKS DescribeCluster's endpoint: https://<id>.<region>.eks.amazonaws.com
         certificate_authority=cluster.certificate_authority_data,  # certificateAuthority.data: base64 PEM
         vpn_endpoint=vpn_endpoint,
+        bind_log_writer=bind_log_writer,
     )

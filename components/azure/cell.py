@@ -157,4 +157,8 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         api_endpoint=pulumi.Output.concat("https://", cluster.public_fqdn, ":443") if joined else cluster.api_endpoint,
         certificate_authority=cluster.certificate_authority,
         vpn_endpoint=vpn_endpoint,
+        # Container logs: not yet (docs/design.md, "Observability" > Logs). The contrib azuremonitor exporter writes
+        # to Application Insights with its instrumentation key only (AAD needs a proxy sidecar), and no maintained
+        # contrib exporter writes to Log Analytics through the Logs Ingestion API with a workload identity.
+        bind_log_writer=None,
     )

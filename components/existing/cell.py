@@ -21,7 +21,15 @@ from urllib.parse import urlsplit
 import pulumi
 import pulumi_kubernetes as k8s
 
-from lepton_infra.cell_contract import SECRET_FILES_DIR, Capabilities, CellFoundation, Egress, IdentityBinding, Registry
+from lepton_infra.cell_contract import (
+    SECRET_FILES_DIR,
+    Capabilities,
+    CellFoundation,
+    Egress,
+    IdentityBinding,
+    LogDestination,
+    Registry,
+)
 from lepton_infra.spec import (
     CONFIG_NAMESPACE,
     KUBECONFIG_KEY,
@@ -153,6 +161,22 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         ready=ready,
         api_endpoint=_given(cell.cluster.api_endpoint),
         certificate_authority=_given(cell.cluster.certificate_authority_data),
+        bind_log_writer=log_writer(cell),
+    )
+
+
+# The core distribution's OTLP/HTTP exporter (in contrib too); `endpoint` is its base URL, /v1/logs appended.
+OTLP_EXPORTER = "otlphttp"
+
+
+def log_writer(cell: ExistingCellSpec):
+    """The spec's OTLP endpoint as the cell's log destination (no identity: the endpoint's own access rules); None
+    without one, and the cell ships no logs."""
+    endpoint = cell.logs.otlp_endpoint
+    if endpoint is None:
+        return None
+    return lambda namespace, service_account: LogDestination(
+        exporter=OTLP_EXPORTER, config={"endpoint": endpoint}, description=f"OTLP/HTTP {endpoint}"
     )
 
 

@@ -12,7 +12,7 @@ import pulumi
 from pulumi_gcp.provider import Provider as GcpProvider
 
 from lepton_infra import conventions
-from lepton_infra.cell_contract import Capabilities, CellFoundation, Egress, IdentityBinding, Registry
+from lepton_infra.cell_contract import Capabilities, CellFoundation, Egress, IdentityBinding, LogDestination, Registry
 from lepton_infra.spec import MODELS_ZONE, PlatformSpec, SpecError
 from lepton_infra.spec.gcp import GcpCellSpec
 from lepton_infra.spec.interconnect import VpnPlan, plan_vpn
@@ -21,6 +21,7 @@ from . import _project
 from .audit_logs import AuditLogs
 from ._names import CLUSTER_NAME_MAX, account_id, labels_from_tags, rfc1035
 from .cluster import GkeCluster
+from .container_logs import ContainerLogs
 from .data_lake import DataLake
 from .gpu_node_pool import GpuNodePool
 from .interconnect import VpnEndpoint
@@ -134,6 +135,20 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
             opts=pulumi.ResourceOptions(parent=vpn_parent, provider=provider),
         )
 
+    def bind_log_writer(namespace: str, service_account: str) -> LogDestination:
+        identity_name = f"{name}-log-collector-identity"
+        logs = ContainerLogs(
+            f"{name}-container-logs",
+            {
+                "cluster": cluster,
+                "namespace": namespace,
+                "service_account": service_account,
+                "account_id": account_id(identity_name),
+            },
+            opts=opts,
+        )
+        return logs.destination
+
     return CellFoundation(
         cloud=CLOUD,
         kubernetes_provider=cluster.provider,
@@ -150,4 +165,5 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         api_endpoint=cluster.private_api_endpoint if plan else cluster.api_endpoint,
         certificate_authority=cluster.certificate_authority,
         vpn_endpoint=vpn_endpoint,
+        bind_log_writer=bind_log_writer,
     )

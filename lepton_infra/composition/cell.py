@@ -20,6 +20,7 @@ from ..components.kubernetes.alert_rules import AlertRules
 from ..components.kubernetes.dashboards import GrafanaDashboards
 from ..components.kubernetes.gpu_runtime import NvidiaGpuRuntime
 from ..components.kubernetes.keda import Keda
+from ..components.kubernetes.log_collector import NAMESPACE as LOGS_NAMESPACE, SERVICE_ACCOUNT as LOG_COLLECTOR, LogCollector
 from ..components.kubernetes.mesh import EASTWEST_SELECTOR, IstioMesh, MeshMember
 from ..components.kubernetes.mesh_ca import PluggedCa
 from ..components.kubernetes.model_deployment import (
@@ -65,6 +66,7 @@ class Cell(pulumi.ComponentResource):
     keda: Keda | None  # scales the models on serving metrics from that Prometheus
     alert_rules: AlertRules | None  # the cell's alerts, loaded by that Prometheus
     dashboards: GrafanaDashboards | None  # serving, GPU and mesh dashboards for that Prometheus's Grafana
+    logs: LogCollector | None  # ships container logs where the foundation says, unless there is nowhere to ship them
 
     def __init__(
         self,
@@ -165,6 +167,7 @@ class Cell(pulumi.ComponentResource):
             self.dashboards = GrafanaDashboards(
                 f"{name}-dashboards", {"cell": cell_spec.name, "namespace": self.monitoring.namespace}, opts=in_cluster
             )
+        self.logs = self._logs(name, cell_spec, in_cluster)
         runtime = [self.gpu_runtime] if self.gpu_runtime else []
         metrics = [self.monitoring, self.keda] if self.monitoring and self.keda else []
         serving_opts = pulumi.ResourceOptions.merge(
@@ -206,6 +209,21 @@ class Cell(pulumi.ComponentResource):
                 "egress": list(self.foundation.capabilities.model_egress),
             },
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[namespace])),
+        )
+
+    def _logs(self, name: str, cell_spec: CellSpec, opts: pulumi.ResourceOptions) -> LogCollector | None:
+        """The cell's log collector, writing as the identity the foundation binds to its service account; None when
+        the spec turns logs off or the foundation has nowhere to send them (docs/design.md, "Observability")."""
+        f = self.foundation
+        if not cell_spec.logs.enabled or f.bind_log_writer is None:
+            return None
+        destination = f.bind_log_writer(LOGS_NAMESPACE, LOG_COLLECTOR)
+        if destination is None:
+            return None
+        return LogCollector(
+            f"{name}-logs",
+            {"spec": cell_spec.logs, "cell": cell_spec.name, "cloud": cell_spec.cloud, "destination": destination},
+            opts=opts,
         )
 
     def _models_namespace(self, name: str, models: list[ModelSpec], opts: pulumi.ResourceOptions):

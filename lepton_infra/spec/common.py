@@ -421,6 +421,24 @@ class AuditSpec(Strict):
         return None
 
 
+# CloudWatch Logs PutRetentionPolicy's retentionInDays values (AWS CloudWatch Logs API reference); GCP keeps what the
+# project's _Default log bucket keeps (30 days unless changed there).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+
+class LogsSpec(Strict):
+    """The cell's container logs: an OpenTelemetry Collector on every node ships them to the cell's cloud log service
+    (docs/design.md, "Observability" > Logs)."""
+
+    enabled: bool = Field(True, description="Ship every container's logs (a DaemonSet of the OpenTelemetry Collector).")
+    chart_version: str = Field("0.170.0", description="opentelemetry-collector chart (open-telemetry/opentelemetry-helm-charts).")
+    retention_days: Literal[LOG_RETENTION_DAYS] = Field(  # type: ignore[valid-type]
+        30,
+        description="Days the cloud keeps them where the platform makes the log store (AWS: the cell's log group); "
+        "one of the retentions CloudWatch Logs takes.",
+    )
+
+
 class CellBase(Strict):
     """One cloud region's share of the platform; each cloud's cell (spec/<cloud>.py) adds its network, cluster and lake.
 
@@ -435,6 +453,7 @@ class CellBase(Strict):
     gpu_runtime: GpuRuntimeSpec = Field(default_factory=GpuRuntimeSpec)
     mesh: MeshSpec = Field(default_factory=MeshSpec)
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
+    logs: LogsSpec = Field(default_factory=LogsSpec)
 
     @model_validator(mode="after")
     def _pools_fit_cloud(self) -> "CellBase":
@@ -680,6 +699,8 @@ class ClusterArgs(ComponentArgs):
 
 
 __all__ = [
+    "LOG_RETENTION_DAYS",
+    "LogsSpec",
     "ClusterArgs",
     "ClusterEndpointSpec",
     "AcceleratorName",

@@ -21,6 +21,7 @@ from .common import (
     DataLakeZonesSpec,
     DnsLabel,
     GpuRuntimeSpec,
+    LogsSpec,
     RegistrySpec,
     SpecIssues,
     Strict,
@@ -122,6 +123,18 @@ class ExistingNetworkSpec(Strict):
     )
 
 
+class ExistingLogsSpec(LogsSpec):
+    """An existing cluster has no cloud log service the platform knows: its logs go to an OTLP endpoint the spec
+    names, or nowhere (the default)."""
+
+    otlp_endpoint: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s/]+(:\d+)?(/\S*)?$",
+        description="OTLP/HTTP endpoint (http(s)://host[:port][/path]) the cell's container logs are sent to; "
+        "unset, they are not shipped.",
+    )
+
+
 class ExistingCellSpec(CellBase):
     """A cell on a cluster that already exists: GPU pools only schedule (their nodes carry the labels already)."""
 
@@ -131,6 +144,7 @@ class ExistingCellSpec(CellBase):
     registry: ExistingRegistrySpec = Field(default_factory=ExistingRegistrySpec)
     gpu_runtime: ExistingGpuRuntimeSpec = Field(default_factory=ExistingGpuRuntimeSpec)
     data_lake: ExistingDataLakeSpec = Field(default_factory=ExistingDataLakeSpec)
+    logs: ExistingLogsSpec = Field(default_factory=ExistingLogsSpec)
     network: ExistingNetworkSpec = Field(default_factory=ExistingNetworkSpec)
 
     def routed_cidrs(self) -> dict[tuple[str, ...], str]:
@@ -164,6 +178,7 @@ __all__ = [
     "ExistingDataLakeSpec",
     "ExistingGpuRuntimeSpec",
     "ExistingNetworkSpec",
+    "ExistingLogsSpec",
     "ExistingRegistrySpec",
     "ExternalLakeSpec",
     "InClusterLakeSpec",

@@ -57,3 +57,17 @@ def test_probe_benchmark_runs_and_every_body_is_answered(binary):
     done = subprocess.run(command + (["--binary"] if binary else []), cwd=ROOT, check=True, timeout=120,
                           capture_output=True, text=True)
     assert "2 answered 200" in done.stdout and ("binary" if binary else "JSON") in done.stdout, done.stdout
+
+
+@pytest.mark.skipif(not (ROOT / "serving" / "__main__.py").exists(), reason="the serving package has not landed")
+def test_overhead_run_compares_the_same_server_with_metrics_and_access_log_on_and_off(tmp_path):
+    out = tmp_path / "overhead.json"
+    args = ["--quick", "--models", "encoder", "--concurrency", "2", "--repetitions", "2", "--duration", "0.4",
+            "--warmup", "0.1", "--json", str(out)]
+    done = subprocess.run([sys.executable, "-m", "benchmarks.serving.overhead", *args], cwd=ROOT, check=True,
+                          timeout=180, capture_output=True, text=True)
+    assert "access lines logged: on" in done.stdout, done.stdout
+    result = json.loads(out.read_text())
+    assert [(w["variant"], w["repetition"]) for w in result["windows"]] == [("on", 0), ("off", 0), ("off", 1), ("on", 1)]
+    (summary,) = result["ratios"]
+    assert len(summary["ratios"]) == 2 and summary["min"] <= summary["median"] <= summary["max"]

@@ -15,7 +15,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 
 SERVING_ENV = ("MODEL_URI", "MODEL_NAME", "HOST", "PORT", "MAX_BATCH_SIZE", "MAX_QUEUE_DELAY_MS", "MAX_QUEUE_DEPTH",
-               "MAX_BODY_BYTES", "SHUTDOWN_GRACE_S", "READ_TIMEOUT_S", "DEVICE", "NUM_THREADS", "LOG_LEVEL")
+               "MAX_BODY_BYTES", "SHUTDOWN_GRACE_S", "READ_TIMEOUT_S", "DEVICE", "NUM_THREADS", "LOG_LEVEL", "ACCESS_LOG", "METRICS")
 
 
 def free_port() -> int:

@@ -11,7 +11,7 @@ import pytest
 import upstream_truth as truth
 from lepton_infra.components.aws.cluster_autoscaler import CHART_VERSION
 from lepton_infra.kubernetes_schema import kubernetes_objects, manifest, schema_errors
-from lepton_infra.spec import SEAWEEDFS_CHART_VERSION, GpuRuntimeSpec, MeshSpec, MonitoringSpec
+from lepton_infra.spec import SEAWEEDFS_CHART_VERSION, GpuRuntimeSpec, LogsSpec, MeshSpec, MonitoringSpec
 from lepton_infra.upstream_schemas import custom_resource_errors
 
 from stack_support import STACKS, planned_stack
@@ -66,6 +66,7 @@ def test_the_versions_the_code_pins_are_the_vendored_ones():
     assert SEAWEEDFS_CHART_VERSION == truth.SEAWEEDFS
     assert MonitoringSpec().chart_version == truth.KUBE_PROMETHEUS_STACK
     assert MonitoringSpec().keda_version == truth.KEDA
+    assert LogsSpec().chart_version == truth.OTEL_COLLECTOR
 
 
 def test_the_vendored_charts_are_the_versions_their_folders_name():
@@ -84,7 +85,7 @@ def test_every_vendored_folder_has_source_and_license_and_only_files_the_registr
     assert folders == sorted({
         truth.ISTIO_DIR, truth.GPU_OPERATOR_DIR, truth.CLUSTER_AUTOSCALER_DIR, truth.SEAWEEDFS_DIR,
         truth.KUBE_PROMETHEUS_STACK_DIR, truth.KEDA_DIR, truth.KUBE_STATE_METRICS_DIR, truth.DCGM_EXPORTER_DIR,
-        truth.ISTIO_DOCS_DIR,
+        truth.ISTIO_DOCS_DIR, truth.OTEL_COLLECTOR_DIR,
     })
     for folder in folders:
         assert (folder / "SOURCE").read_text().strip() and "Apache License" in (folder / "LICENSE").read_text()

@@ -28,6 +28,7 @@ KUBE_PROMETHEUS_STACK = "88.5.3"
 KEDA = "2.20.2"  # the chart's version; the folder is named by the release tag, v2.20.2
 KUBE_STATE_METRICS = "8.4.0"  # kube-prometheus-stack's subchart (its Chart.yaml pins it); the app is v2.20.0
 DCGM_EXPORTER = "4.4.2-4.7.0"  # the image tag the GPU operator chart pins (values.yaml dcgmExporter.version)
+OTEL_COLLECTOR = "0.170.0"  # the opentelemetry-collector chart's version (tag opentelemetry-collector-0.170.0)
 
 ISTIO_DIR = HERE / f"istio-{ISTIO}"
 GPU_OPERATOR_DIR = HERE / f"gpu-operator-{GPU_OPERATOR}"
@@ -38,11 +39,13 @@ KEDA_DIR = HERE / f"keda-v{KEDA}"
 KUBE_STATE_METRICS_DIR = HERE / f"kube-state-metrics-{KUBE_STATE_METRICS}"
 DCGM_EXPORTER_DIR = HERE / f"dcgm-exporter-{DCGM_EXPORTER}"
 ISTIO_DOCS_DIR = HERE / "istio-io-0d3a9e8"
+OTEL_COLLECTOR_DIR = HERE / f"opentelemetry-collector-{OTEL_COLLECTOR}"
 # Each chart's Chart.yaml: test_upstream.py checks its version is the pin (the folder holds what it says it does).
 CHART_YAMLS: dict[str, Path] = {
     KUBE_PROMETHEUS_STACK: KUBE_PROMETHEUS_STACK_DIR / "Chart.yaml",
     KEDA: KEDA_DIR / "Chart.yaml",
     KUBE_STATE_METRICS: KUBE_STATE_METRICS_DIR / "Chart.yaml",
+    OTEL_COLLECTOR: OTEL_COLLECTOR_DIR / "Chart.yaml",
 }
 
 # Chart templates (and one Istio sample) for the facts the code takes from what a chart renders rather than from its
@@ -189,6 +192,8 @@ CHARTS: dict[tuple[str, str], Chart] = {
         subcharts={"kube-state-metrics": KUBE_STATE_METRICS_DIR / "values.yaml"},
     ),
     ("keda", KEDA): Chart(KEDA_DIR / "values.yaml"),
+    # The platform sets the collector's configuration as alternateConfig, whose default is {}: free-form below.
+    ("opentelemetry-collector", OTEL_COLLECTOR): Chart(OTEL_COLLECTOR_DIR / "values.yaml"),
     ("seaweedfs", SEAWEEDFS): Chart(
         SEAWEEDFS_DIR / "values.yaml",
         # values.yaml documents both only as comments under `s3:` ("Optionally provide explicit credentials for the S3
