@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import threading
 import time
-from http.server import ThreadingHTTPServer
 
 import grpc
 import httpx
@@ -21,7 +19,7 @@ from serving import config
 from serving.oip import open_inference_grpc_pb2 as pb
 from serving.oip import open_inference_grpc_pb2_grpc as pb_grpc
 from test_lifecycle import spin_path, steps_for  # noqa: F401  (spin_path is a fixture)
-from test_models import _HeldArtifact
+from test_models import held_artifact
 
 Input = pb.ModelInferRequest.InferInputTensor
 Contents = pb.InferTensorContents
@@ -225,11 +223,8 @@ def test_calls_unanswered_at_grace_expiry_are_unavailable_within_the_grace(start
 
 
 def test_unavailable_while_loading(start_server, affine_path):
-    handler = type("Held", (_HeldArtifact,), {"blob": affine_path.read_bytes(), "release": threading.Event()})
-    http = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=http.serve_forever, daemon=True).start()
-    try:
-        server = start_server(f"http://127.0.0.1:{http.server_address[1]}/model.pt").wait_live()
+    with held_artifact(affine_path) as (uri, release):
+        server = start_server(uri).wait_live()
         client = stub(server)
         assert client.ServerLive(pb.ServerLiveRequest()).live
         assert not client.ServerReady(pb.ServerReadyRequest()).ready
@@ -238,12 +233,9 @@ def test_unavailable_while_loading(start_server, affine_path):
                               (client.ModelMetadata, pb.ModelMetadataRequest(name="m"))):
             error = refused(call, request)
             assert error.code() == grpc.StatusCode.UNAVAILABLE and "loading" in error.details()
-        handler.release.set()
+        release.set()
         server.wait_ready()
         assert client.ModelReady(pb.ModelReadyRequest(name="m")).ready
-    finally:
-        handler.release.set()
-        http.shutdown()
 
 
 def test_grpc_port_off_listens_on_no_grpc_port(start_server, affine_path):
