@@ -82,6 +82,12 @@ def parse_request(request: pb.ModelInferRequest, specs: Sequence[TensorSpec]) ->
     return infer_request(request.id or None, given.inputs, specs, outputs)
 
 
+def _input_bytes(request: pb.ModelInferRequest) -> int:
+    """About how many bytes the inputs hold (typed values counted at 8 bytes: they become Python numbers first)."""
+    raw = sum(len(blob) for blob in request.raw_input_contents)
+    return raw or 8 * sum(len(values) for tensor in request.inputs for _, values in tensor.contents.ListFields())
+
+
 def encode_response(
     model_name: str, version: str | None, request: InferRequest, outputs: Sequence[tuple[str, str, np.ndarray]]
 ) -> pb.ModelInferResponse:
@@ -195,8 +201,7 @@ class InferenceService(pb_grpc.GRPCInferenceServiceServicer):
     async def _answer(self, request: pb.ModelInferRequest) -> pb.ModelInferResponse:
         state = self.state
         try:
-            size = sum(len(raw) for raw in request.raw_input_contents)
-            parsed = await state.off_loop(size, parse_request, request, state.model.inputs)
+            parsed = await state.off_loop(_input_bytes(request), parse_request, request, state.model.inputs)
             result = await state.batcher.submit(parsed)
             if result is ABANDONED:
                 raise _Refused("abandoned", grpc.StatusCode.UNAVAILABLE, _ABANDONED)

@@ -258,3 +258,15 @@ def test_a_taken_grpc_port_exits_1_saying_so(start_server, affine_path, affine_s
     server = start_server(str(affine_path), "--grpc-port", port)
     assert server.proc.wait(60) == 1
     assert "cannot listen for gRPC" in server.log()
+
+
+def test_large_typed_contents_are_parsed_off_the_event_loop_as_large_raw_ones_are():
+    """Typed values become Python numbers before numpy sees them: counted at 8 bytes each against the inline limit."""
+    from serving.app import _INLINE_BYTES
+    from serving.grpc_service import _input_bytes
+
+    values = [0.5] * (_INLINE_BYTES // 8 + 1)
+    typed = features(raw_input_contents=[], inputs=[Input(name="features", datatype="FP32", shape=[len(values) // 4, 4],
+                                                          contents=Contents(fp32_contents=values))])
+    assert _input_bytes(typed) > _INLINE_BYTES
+    assert _input_bytes(features()) == FEATURES.nbytes <= _INLINE_BYTES
