@@ -20,6 +20,8 @@ import numpy as np
 import orjson
 from grpc import aio
 
+from serving.oip import open_inference_grpc_pb2 as pb  # the harness's checkout (the repository root), not --serving-path
+
 MODEL_INFER = "/inference.GRPCInferenceService/ModelInfer"
 
 
@@ -50,8 +52,6 @@ def encode_binary_request(host: str, port: int, path: str, name: str, datatype: 
 
 def encode_grpc_request(model: str, name: str, datatype: str, array: np.ndarray) -> bytes:
     """A serialised ModelInferRequest with the input in raw_input_contents, as Triton's and KServe's clients send it."""
-    from serving.oip import open_inference_grpc_pb2 as pb  # the harness's checkout (ROOT), not --serving-path
-
     tensor = pb.ModelInferRequest.InferInputTensor(name=name, datatype=datatype, shape=array.shape)
     raw = np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<")).tobytes()
     return pb.ModelInferRequest(model_name=model, inputs=[tensor], raw_input_contents=[raw]).SerializeToString()

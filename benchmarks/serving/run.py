@@ -28,6 +28,8 @@ import numpy as np
 import orjson
 import torch
 
+from serving.oip import open_inference_grpc_pb2 as pb
+
 from . import client, models, servers
 from .servers import HOST, KINDS
 
@@ -113,8 +115,6 @@ def encode(protocol: str, server: servers.RunningServer, spec: models.ModelSpec,
 def answer(protocol: str, server: servers.RunningServer, request: bytes) -> np.ndarray:
     """The first output of the server's answer to `request`, as float32."""
     if protocol == "grpc":
-        from serving.oip import open_inference_grpc_pb2 as pb
-
         code, body = asyncio.run(client.grpc_once(server.grpc_target, request))
         if code != grpc.StatusCode.OK:
             raise RuntimeError(f"{server.kind.label} gRPC answered {code}: {body[:300]!r}")
