@@ -1,8 +1,8 @@
-"""Process lifecycle: settings, model loading beside a live HTTP server, and a draining SIGTERM.
+"""Process lifecycle: settings, model loading beside live HTTP and gRPC servers, and a draining SIGTERM.
 
 uvicorn's own signal handling would stop the server as soon as SIGTERM arrives; here SIGTERM first turns
 readiness off and refuses new work, waits (up to the grace period) for every accepted request to be
-answered, and only then asks uvicorn to shut down. When the grace period runs out first, whatever is still
+answered (HTTP and gRPC alike), and only then asks uvicorn and the gRPC server to shut down. When the grace period runs out first, whatever is still
 unanswered gets 503 + Retry-After and uvicorn only flushes those answers. Exit code: 0 after a clean drain,
 1 if the grace period ran out or the model could not be loaded, 2 for bad settings.
 """
@@ -26,6 +26,7 @@ import uvicorn
 from serving import config, connections, logs
 from serving.app import ServerState, build_app
 from serving.batcher import Batcher, ModelError
+from serving.grpc_service import build_server
 from serving.metrics import for_settings
 from serving.model import DeviceError, LoadError, load, resolve_device
 
@@ -125,15 +126,29 @@ async def serve(settings: config.Settings, device: torch.device) -> int:
         lifespan="off", log_config=None, access_log=False, server_header=False,
         timeout_graceful_shutdown=_FLUSH_S,
     ))
+    grpc_server = grpc_callers = None
+    if settings.grpc_port:
+        try:
+            grpc_server, service = build_server(state)
+        except RuntimeError as exc:  # the port is taken or the address is not ours
+            log.error("cannot listen for gRPC", extra={"fields": {"port": settings.grpc_port, "error": str(exc)}})
+            return 1
+        grpc_callers = service.callers
+        await grpc_server.start()
+        log.info("gRPC listening", extra={"fields": {"host": settings.host, "port": settings.grpc_port}})
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
     server_task = asyncio.create_task(server.serve())
-    # uvicorn's own set of open connections (HTTP/1.1: at most one request each) tells the batcher when
-    # waiting for more requests is pointless.
-    load_task = asyncio.create_task(_load(state, device, lambda: len(server.server_state.connections)))
+    # uvicorn's own set of open connections (HTTP/1.1: at most one request each), plus the gRPC callers, tell
+    # the batcher when waiting for more requests is pointless.
+    http_connections = server.server_state.connections
+    open_connections = (
+        (lambda: len(http_connections)) if grpc_callers is None else (lambda: len(http_connections) + grpc_callers())
+    )
+    load_task = asyncio.create_task(_load(state, device, open_connections))
     stop_task = asyncio.create_task(stop.wait())
     await asyncio.wait({server_task, load_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
 
@@ -150,7 +165,8 @@ async def serve(settings: config.Settings, device: torch.device) -> int:
         stop_task.cancel()
         code = 1
     server.should_exit = True
-    await server_task
+    # gRPC's own grace only flushes answers: new calls were refused and accepted ones answered in _drain.
+    await asyncio.gather(server_task, *([grpc_server.stop(_FLUSH_S)] if grpc_server is not None else []))
     if state.batcher is not None:
         state.batcher.close(timeout=1.0 if code == 0 else 0.0)  # when the grace is over, do not wait on torch
     log.info("exit", extra={"fields": {"code": code}})

@@ -54,6 +54,19 @@ class ServerState:
     in_flight: int = 0  # infer requests past the readiness check and not yet answered
     abandoned: bool = False  # the grace period ran out: whatever is still unanswered gets 503
     arrivals: set[asyncio.Timeout] = dataclasses.field(default_factory=set)  # deadlines of bodies being read
+    # One thread for HTTP and gRPC: parsing holds the GIL, so more threads would not parse faster, only contend
+    # with the loop.
+    parser: concurrent.futures.ThreadPoolExecutor = dataclasses.field(
+        default_factory=lambda: concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="serving-parse")
+    )
+
+    async def off_loop(self, size: int, fn: Callable[..., T], *args) -> T:
+        """fn(*args), on the parser thread when `size` (bytes in or out) is large: one large body parsed or
+        encoded on the event loop would hold health probes, signals and every other request behind it (up to
+        seconds for tens of MB). Small ones stay inline, where a thread hop would cost more than the work."""
+        if size <= _INLINE_BYTES:
+            return fn(*args)
+        return await asyncio.get_running_loop().run_in_executor(self.parser, fn, *args)
 
     def abandon(self) -> None:
         """Answer every request still unanswered with 503: queued or running ones through the batcher, bodies
@@ -167,16 +180,7 @@ def build_app(state: ServerState) -> ASGIApp:
             return _error(state.not_serving_reason, 503, RETRY_AFTER)
         return _json({"name": name, "ready": True})
 
-    # One thread: parsing holds the GIL, so more threads would not parse faster, only contend with the loop.
-    parser = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="serving-parse")
-
-    async def off_loop(size: int, fn: Callable[..., T], *args) -> T:
-        """fn(*args), on the parser thread when `size` (bytes in or out) is large: one large body parsed or
-        encoded on the event loop would hold health probes, signals and every other request behind it (up to
-        seconds for tens of MB). Small ones stay inline, where a thread hop would cost more than the work."""
-        if size <= _INLINE_BYTES:
-            return fn(*args)
-        return await asyncio.get_running_loop().run_in_executor(parser, fn, *args)
+    off_loop = state.off_loop
 
     async def arrived_body(request: Request) -> bytes:
         """The body, within the request's read deadline (serving/connections.py) and the grace period."""

@@ -24,6 +24,7 @@ class Settings:
     model_name: str
     host: str = "0.0.0.0"
     port: int = 8080
+    grpc_port: int = 8081  # 0: no gRPC endpoint
     max_batch_size: int = 32
     max_queue_delay_ms: float = 5.0
     max_queue_depth: int = 1024
@@ -46,6 +47,19 @@ def _int(low: int, high: int | None = None) -> Callable[[str], int]:
 
     convert.allowed = f"an integer >= {low}" if high is None else f"an integer in {low}..{high}"  # type: ignore[attr-defined]
     return convert
+
+
+def _port_or_off(text: str) -> int:
+    value = text.strip().lower()
+    if value == "off":
+        return 0
+    port = int(value)
+    if not 0 <= port <= 65535:
+        raise ValueError
+    return port
+
+
+_port_or_off.allowed = "a port in 1..65535, or 0 / off for none"  # type: ignore[attr-defined]
 
 
 def _float(low: float) -> Callable[[str], float]:
@@ -95,6 +109,8 @@ OPTIONS: tuple[tuple[str, str, str, Callable[[str], Any], str], ...] = (
     ("model_name", "--model-name", "MODEL_NAME", _text, "name the model is served under"),
     ("host", "--host", "HOST", _text, "address to bind (default 0.0.0.0)"),
     ("port", "--port", "PORT", _int(1, 65535), "port to listen on (default 8080)"),
+    ("grpc_port", "--grpc-port", "GRPC_PORT", _port_or_off,
+     "gRPC port (Open Inference Protocol), 0 or off for none (default 8081)"),
     ("max_batch_size", "--max-batch-size", "MAX_BATCH_SIZE", _int(1), "rows per forward (default 32)"),
     ("max_queue_delay_ms", "--max-queue-delay-ms", "MAX_QUEUE_DELAY_MS", _float(0.0),
      "longest wait for a batch to fill, ms (default 5)"),

@@ -8,6 +8,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 OUTCOMES = ("ok", "bad_request", "not_found", "not_ready", "queue_full", "abandoned", "read_timeout", "client_disconnected", "error")
 _SECONDS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+PROTOCOLS = ("http", "grpc")  # the Open Inference Protocol's two transports (serving/grpc_service.py)
 
 
 class Metrics:
@@ -18,14 +19,16 @@ class Metrics:
         self.registry = registry = CollectorRegistry()
         ProcessCollector(registry=registry)
         self.requests = Counter(
-            "serving_requests", "Inference requests by model and outcome.", ["model", "outcome"], registry=registry
+            "serving_requests", "Inference requests by model, outcome and protocol (http, grpc).",
+            ["model", "outcome", "protocol"], registry=registry,
         )
         # Pre-bound children: the hot path does one dict lookup, not a labels() call. Requests for unknown
         # models count under model="" so clients cannot grow the label set.
         self._children = {
-            (model, outcome): self.requests.labels(model, outcome)
+            (model, outcome, protocol): self.requests.labels(model, outcome, protocol)
             for model in (model_name, "")
             for outcome in OUTCOMES
+            for protocol in PROTOCOLS
         }
         # End to end inside the server (body read to response built), for answered requests only: the latency SLO's
         # signal (its alerts count requests over a bucket bound, so the bounds are the SLO thresholds one may pick).
@@ -51,8 +54,8 @@ class Metrics:
         )
         self.queue_depth = Gauge("serving_queue_depth", "Requests waiting for a batch.", registry=registry)
 
-    def count(self, model: str, outcome: str) -> None:
-        self._children[(model, outcome)].inc()
+    def count(self, model: str, outcome: str, protocol: str = "http") -> None:
+        self._children[(model, outcome, protocol)].inc()
 
     def answered(self, seconds: float) -> None:
         self._answered.observe(seconds)
@@ -84,7 +87,7 @@ class NoMetrics:
         self.request_seconds = self.queue_seconds = self.compute_seconds = self.batch_size = _Ignored()
         self.model_load_seconds = self.queue_depth = _Ignored()
 
-    def count(self, model: str, outcome: str) -> None:
+    def count(self, model: str, outcome: str, protocol: str = "http") -> None:
         pass
 
     def answered(self, seconds: float) -> None:

@@ -112,27 +112,28 @@ def _shape(value: Any, where: str) -> tuple[int, ...]:
     return tuple(value)
 
 
-def _array(data: Any, datatype: str, shape: tuple[int, ...], where: str) -> np.ndarray:
+def values_array(data: Any, datatype: str, shape: tuple[int, ...], where: str, field: str = "'data'") -> np.ndarray:
+    """Tensor values given as numbers (JSON `data`, gRPC typed `contents`), checked against shape, kind and range."""
     if not isinstance(data, list):
-        raise ProtocolError(f"{where}: 'data' must be a JSON array (flat or nested)")
+        raise ProtocolError(f"{where}: {field} must be a JSON array (flat or nested)")
     dt = DATATYPES[datatype]
     try:
         array = np.asarray(data)
     except (ValueError, TypeError) as exc:  # ragged nesting
-        raise ProtocolError(f"{where}: 'data' is not a regular array: {exc}") from None
+        raise ProtocolError(f"{where}: {field} is not a regular array: {exc}") from None
     expected = 1
     for dim in shape:
         expected *= dim
     if array.size != expected:
-        raise ProtocolError(f"{where}: shape {list(shape)} needs {expected} elements, 'data' has {array.size}")
+        raise ProtocolError(f"{where}: shape {list(shape)} needs {expected} elements, {field} has {array.size}")
     if array.size and array.dtype.kind not in dt.kinds:
         kind = {"b": "booleans", "i": "integers", "u": "integers", "f": "numbers"}.get(array.dtype.kind, "non-numbers")
-        raise ProtocolError(f"{where}: 'data' holds {kind}, which is not valid for datatype {datatype}")
+        raise ProtocolError(f"{where}: {field} holds {kind}, which is not valid for datatype {datatype}")
     # A cast would wrap integers and turn floats into inf (1e300 as FP32): a value the client did not send.
     if dt.range is not None and array.size and array.dtype != dt.numpy:
         low, high = dt.range
         if array.min() < low or array.max() > high:
-            raise ProtocolError(f"{where}: 'data' has values outside the range of {datatype}")
+            raise ProtocolError(f"{where}: {field} has values outside the range of {datatype}")
     return array.astype(dt.numpy, copy=False).reshape(shape)
 
 
@@ -141,14 +142,17 @@ def _array(data: Any, datatype: str, shape: tuple[int, ...], where: str) -> np.n
 _WIRE = {"BF16": np.dtype("<u2"), "BOOL": np.dtype(np.uint8)}
 
 
-def _binary_array(chunk: memoryview, datatype: str, shape: tuple[int, ...], where: str) -> np.ndarray:
-    """Little-endian, row-major, no padding; BF16 is 2 bytes (numpy has none: widened to float32, exactly)."""
+def binary_array(
+    chunk: memoryview | bytes, datatype: str, shape: tuple[int, ...], where: str, field: str = "'binary_data_size'"
+) -> np.ndarray:
+    """Little-endian, row-major, no padding; BF16 is 2 bytes (numpy has none: widened to float32, exactly).
+    `field` names where the byte count came from (the HTTP parameter, or gRPC's raw_input_contents)."""
     dt = DATATYPES[datatype]
     wire = _WIRE.get(datatype, dt.numpy.newbyteorder("<"))
     expected = math.prod(shape) * wire.itemsize
     if len(chunk) != expected:
         raise ProtocolError(f"{where}: shape {list(shape)} of {datatype} needs {expected} bytes, "
-                            f"'binary_data_size' is {len(chunk)}")
+                            f"{field} is {len(chunk)}")
     array = np.frombuffer(chunk, wire)
     if datatype == "BF16":  # the upper half of a float32
         return (array.astype(np.uint32) << 16).view(np.float32).reshape(shape)
@@ -173,29 +177,36 @@ def _input(item: Any, index: int, specs: Mapping[str, TensorSpec], binary: _Bina
     """One entry of 'inputs', checked against the model's spec: (name, array, datatype)."""
     if not isinstance(item, dict):
         raise ProtocolError(f"inputs[{index}] must be an object")
-    name = item.get("name")
+    name, datatype, shape, where = check_input(item.get("name"), item.get("datatype"), item.get("shape"), index, specs)
+    size = _binary_size(item, where)
+    if size is None:
+        return name, values_array(item.get("data"), datatype, shape, where), datatype
+    if "data" in item:
+        raise ProtocolError(f"{where}: both 'data' and 'binary_data_size' given")
+    return name, binary_array(binary.take(size, where), datatype, shape, where), datatype
+
+
+def check_input(
+    name: Any, datatype: Any, shape: Any, index: int, specs: Mapping[str, TensorSpec]
+) -> tuple[str, str, tuple[int, ...], str]:
+    """An input's name, datatype and shape checked against the model's specs (HTTP and gRPC alike):
+    (name, datatype, shape, where), `where` naming the input in error messages."""
     if not isinstance(name, str):
         raise ProtocolError(f"inputs[{index}]: 'name' must be a string")
     spec = specs.get(name)
     if spec is None:
         raise ProtocolError(f"unknown input {name!r}; the model takes {sorted(specs)}")
     where = f"input {name!r}"
-    datatype = item.get("datatype")
     if not isinstance(datatype, str) or datatype not in DATATYPES:
         raise ProtocolError(f"{where}: unsupported datatype {datatype!r}; supported: {sorted(DATATYPES)}")
     if spec.datatype is not None and datatype != spec.datatype:
         raise ProtocolError(f"{where}: datatype {datatype} given, the model expects {spec.datatype}")
-    shape = _shape(item.get("shape"), where)
+    shape = _shape(shape, where)
     if spec.shape is not None and (
         len(shape) != len(spec.shape) or any(want not in (-1, got) for want, got in zip(spec.shape, shape))
     ):
         raise ProtocolError(f"{where}: shape {list(shape)} does not match the model's {list(spec.shape)}")
-    size = _binary_size(item, where)
-    if size is None:
-        return name, _array(item.get("data"), datatype, shape, where), datatype
-    if "data" in item:
-        raise ProtocolError(f"{where}: both 'data' and 'binary_data_size' given")
-    return name, _binary_array(binary.take(size, where), datatype, shape, where), datatype
+    return name, datatype, shape, where
 
 
 def _split(body: bytes, header_length: int | None) -> tuple[bytes, _BinarySection]:
@@ -245,23 +256,46 @@ def parse_infer(body: bytes, inputs: Sequence[TensorSpec], header_length: int | 
         raise ProtocolError("'inputs' must be a non-empty list")
 
     specs = {spec.name: spec for spec in inputs}
-    given: dict[str, tuple[np.ndarray, str]] = {}
+    given = GivenInputs()
     for index, item in enumerate(items):
-        name, array, datatype = _input(item, index, specs, binary)
-        if name in given:
-            raise ProtocolError(f"input {name!r} given twice")
-        given[name] = (array, datatype)
+        given(*_input(item, index, specs, binary))
     binary.finish()
+    outputs, binary_outputs = _requested_outputs(doc)
+    binary_default = _parameters(doc, "the request").get("binary_data_output", False)
+    return infer_request(
+        request_id, given.inputs, inputs, outputs,
+        binary_output=_flag(binary_default, "'binary_data_output'"), binary=binary_outputs,
+    )
 
-    missing = [name for name in specs if name not in given]
+
+class GivenInputs:
+    """Inputs as they are parsed (HTTP and gRPC), by name, each at most once: call with (name, array, datatype)."""
+
+    def __init__(self):
+        self.inputs: dict[str, tuple[np.ndarray, str]] = {}
+
+    def __call__(self, name: str, array: np.ndarray, datatype: str) -> None:
+        if name in self.inputs:
+            raise ProtocolError(f"input {name!r} given twice")
+        self.inputs[name] = (array, datatype)
+
+
+def infer_request(
+    request_id: str | None,
+    given: Mapping[str, tuple[np.ndarray, str]],
+    inputs: Sequence[TensorSpec],
+    outputs: tuple[str, ...] | None,
+    binary_output: bool = False,
+    binary: Mapping[str, bool] | None = None,
+) -> InferRequest:
+    """The validated request from its parsed inputs (by name): every model input present, one batch size."""
+    missing = [spec.name for spec in inputs if spec.name not in given]
     if missing:
         raise ProtocolError(f"missing inputs {missing}")
     ordered = [given[spec.name] for spec in inputs]
     rows = ordered[0][0].shape[0]
     if any(array.shape[0] != rows for array, _ in ordered):
         raise ProtocolError("all inputs must have the same size in dimension 0 (the batch dimension)")
-    outputs, binary_outputs = _requested_outputs(doc)
-    binary_default = _parameters(doc, "the request").get("binary_data_output", False)
     return InferRequest(
         id=request_id,
         arrays=tuple(array for array, _ in ordered),
@@ -269,12 +303,13 @@ def parse_infer(body: bytes, inputs: Sequence[TensorSpec], header_length: int | 
         rows=rows,
         key=tuple((datatype, array.shape[1:]) for array, datatype in ordered),
         outputs=outputs,
-        binary_output=_flag(binary_default, "'binary_data_output'"),
-        binary=binary_outputs,
+        binary_output=binary_output,
+        binary=binary or {},
     )
 
 
-def _binary_bytes(array: np.ndarray, datatype: str) -> bytes:
+def tensor_bytes(array: np.ndarray, datatype: str) -> bytes:
+    """An output's bytes as the binary extension and gRPC's raw_output_contents carry them."""
     if datatype == "BF16":  # carried as float32 holding bfloat16 values: the upper half is exact
         return (np.ascontiguousarray(array, np.float32).view(np.uint32) >> 16).astype("<u2").tobytes()
     return np.ascontiguousarray(array, DATATYPES[datatype].numpy.newbyteorder("<")).tobytes()
@@ -287,6 +322,19 @@ def _json_data(array: np.ndarray) -> np.ndarray:
     return flat
 
 
+def selected_outputs(
+    request: InferRequest, outputs: Sequence[tuple[str, str, np.ndarray]]
+) -> Sequence[tuple[str, str, np.ndarray]]:
+    """The outputs the request asked for (all when it names none); an unknown name is a ProtocolError."""
+    if request.outputs is None:
+        return outputs
+    available = {name for name, _, _ in outputs}
+    unknown = [name for name in request.outputs if name not in available]
+    if unknown:
+        raise ProtocolError(f"unknown outputs requested {unknown}; the model returns {sorted(available)}")
+    return [output for output in outputs if output[0] in request.outputs]
+
+
 def encode_infer(
     model_name: str,
     model_version: str | None,
@@ -295,12 +343,7 @@ def encode_infer(
 ) -> tuple[bytes, int | None]:
     """Encode the response: (body, length of its JSON header when binary tensor data follows it, else None).
     numpy arrays go straight to orjson (no Python lists)."""
-    if request.outputs is not None:
-        available = {name for name, _, _ in outputs}
-        unknown = [name for name in request.outputs if name not in available]
-        if unknown:
-            raise ProtocolError(f"unknown outputs requested {unknown}; the model returns {sorted(available)}")
-        outputs = [output for output in outputs if output[0] in request.outputs]
+    outputs = selected_outputs(request, outputs)
     doc: dict[str, Any] = {"model_name": model_name}
     if model_version is not None:
         doc["model_version"] = model_version
@@ -310,7 +353,7 @@ def encode_infer(
     for name, datatype, array in outputs:
         entry: dict[str, Any] = {"name": name, "datatype": datatype, "shape": list(array.shape)}
         if request.wants_binary(name):
-            blobs.append(_binary_bytes(array, datatype))
+            blobs.append(tensor_bytes(array, datatype))
             entry["parameters"] = {"binary_data_size": len(blobs[-1])}
         else:
             entry["data"] = _json_data(array)

@@ -30,7 +30,7 @@ from .servers import HOST, ServerKind
 
 VARIANTS = {
     "on": ServerKind("on", "metrics + access log", "serving", 32, 5.0),
-    "off": ServerKind("off", "both off", "serving", 32, 5.0, ("--no-metrics", "--no-access-log")),
+    "off": ServerKind("off", "both off", "serving", 32, 5.0, flags=("--no-metrics", "--no-access-log")),
 }
 
 

@@ -1,12 +1,13 @@
 """Serving benchmark: (a) serving batched, (b) serving unbatched, (c) LitServe batched, (d) the limit.
 
 One run, one client, one machine. For each reference model each server is started, checked for correct
-outputs and driven at each concurrency; the limit (d) is the TorchScript artifact's forward in a loop with
-batch = concurrency, measured before and after the servers (best of the two). Prints a table and the
-ratios; writes JSON.
+outputs and driven at each concurrency; (a) three ways at each concurrency, one after the other: V2 JSON, V2
+with the binary tensor data extension (a-bin), and gRPC with raw_input_contents (a-grpc). The limit (d) is the
+TorchScript artifact's forward in a loop with batch = concurrency, measured before and after the servers (best
+of the two). Prints a table and the ratios; writes JSON.
 
-    python -m benchmarks.serving.run            # full run, ~6 min
-    python -m benchmarks.serving.run --quick    # ~2 min, same shape, noisier
+    python -m benchmarks.serving.run            # full run, ~7 min on a quiet machine
+    python -m benchmarks.serving.run --quick    # ~2.5 min, same shape, noisier
 """
 
 from __future__ import annotations
@@ -22,13 +23,18 @@ import tempfile
 import time
 from pathlib import Path
 
+import grpc
+import numpy as np
 import orjson
 import torch
+
+from serving.oip import open_inference_grpc_pb2 as pb
 
 from . import client, models, servers
 from .servers import HOST, KINDS
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
+PROTOCOLS = {"json": "", "binary": "-bin", "grpc": "-grpc"}  # protocol: suffix of the row's server key
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -37,6 +43,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="short windows (duration 1.5 s, warmup 0.5 s)")
     parser.add_argument("--models", nargs="+", default=list(models.BUILDERS), choices=list(models.BUILDERS))
     parser.add_argument("--servers", nargs="+", default=list(KINDS), choices=list(KINDS))
+    parser.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=list(PROTOCOLS),
+                        help="how (a) is driven (b and c: JSON only)")
     parser.add_argument("--concurrency", nargs="+", type=int, default=[1, 8, 32, 64])
     parser.add_argument("--duration", type=float, help="measured seconds per cell (default 8, quick 1.5)")
     parser.add_argument("--warmup", type=float, help="unmeasured seconds before each cell (default 2, quick 0.5)")
@@ -94,19 +102,49 @@ def limits(model, spec: models.ModelSpec, args: argparse.Namespace) -> list[dict
     ]  # fmt: skip
 
 
-def check_outputs(server: servers.RunningServer, model, spec: models.ModelSpec) -> None:
-    """Refuse to benchmark a server whose answer differs from the model's own forward."""
-    x = spec.example(1, seed=2)
-    request = client.encode_request(HOST, server.port, f"/v2/models/{spec.name}/infer", v2_payload(x, spec.input_datatype))
-    status, body = asyncio.run(client.request_once(HOST, server.port, request))
+def encode(protocol: str, server: servers.RunningServer, spec: models.ModelSpec, x: torch.Tensor) -> bytes:
+    """One request for `x` as `protocol` sends it (HTTP bytes, or a serialised ModelInferRequest)."""
+    path = f"/v2/models/{spec.name}/infer"
+    if protocol == "json":
+        return client.encode_request(HOST, server.port, path, v2_payload(x, spec.input_datatype))
+    if protocol == "binary":
+        return client.encode_binary_request(HOST, server.port, path, "input__0", spec.input_datatype, x.numpy())
+    return client.encode_grpc_request(spec.name, "input__0", spec.input_datatype, x.numpy())
+
+
+def answer(protocol: str, server: servers.RunningServer, request: bytes) -> np.ndarray:
+    """The first output of the server's answer to `request`, as float32."""
+    if protocol == "grpc":
+        code, body = asyncio.run(client.grpc_once(server.grpc_target, request))
+        if code != grpc.StatusCode.OK:
+            raise RuntimeError(f"{server.kind.label} gRPC answered {code}: {body[:300]!r}")
+        response = pb.ModelInferResponse.FromString(body)
+        return np.frombuffer(response.raw_output_contents[0], "<f4").reshape(response.outputs[0].shape)
+    status, headers, body = asyncio.run(client.request_once_with_headers(HOST, server.port, request))
     if status != 200:
         raise RuntimeError(f"{server.kind.label} answered {status}: {body[:300]!r}")
+    if protocol == "binary":
+        length = int(headers["inference-header-content-length"])
+        output = orjson.loads(body[:length])["outputs"][0]
+        return np.frombuffer(body[length:], "<f4").reshape(output["shape"])
     output = orjson.loads(body)["outputs"][0]
+    return np.asarray(output["data"], np.float32).reshape(output["shape"])
+
+
+def check_outputs(server: servers.RunningServer, model, spec: models.ModelSpec, protocol: str = "json") -> None:
+    """Refuse to benchmark a server whose answer differs from the model's own forward."""
+    x = spec.example(1, seed=2)
+    got = torch.from_numpy(answer(protocol, server, encode(protocol, server, spec, x)).copy())
     with torch.inference_mode():
         expected = model(x)
-    got = torch.tensor(output["data"], dtype=torch.float32).reshape(output["shape"])
     if got.shape != expected.shape or not torch.allclose(got, expected, atol=1e-4, rtol=1e-4):
-        raise RuntimeError(f"{server.kind.label} returned wrong outputs for {spec.name}")
+        raise RuntimeError(f"{server.kind.label} ({protocol}) returned wrong outputs for {spec.name}")
+
+
+def drive(protocol: str, server: servers.RunningServer, requests: list[bytes], concurrency: int, args) -> client.LoadResult:
+    if protocol == "grpc":
+        return asyncio.run(client.drive_grpc(server.grpc_target, requests, concurrency, args.warmup, args.duration))
+    return asyncio.run(client.drive(HOST, server.port, requests, concurrency, args.warmup, args.duration))
 
 
 def run_server(kind, spec, model, args, workdir: Path) -> list[dict]:
@@ -115,22 +153,24 @@ def run_server(kind, spec, model, args, workdir: Path) -> list[dict]:
     log = workdir / f"{kind.key}-{spec.name}.log"
     server = servers.RunningServer(kind, spec.path, spec.name, args.server_cpus, args.threads, log, args.serving_path)
     rows = []
+    protocols = [p for p in kind.protocols if p in args.protocols] or ["json"]
     try:
         server.wait_ready()
-        check_outputs(server, model, spec)
-        path = f"/v2/models/{spec.name}/infer"
-        bodies = [
-            client.encode_request(HOST, server.port, path, v2_payload(spec.example(1, seed=s), spec.input_datatype))
-            for s in range(16)
-        ]
+        bodies = {}
+        for protocol in protocols:
+            check_outputs(server, model, spec, protocol)
+            bodies[protocol] = [encode(protocol, server, spec, spec.example(1, seed=s)) for s in range(16)]
+        # Protocols interleaved at each concurrency: a noisy neighbour then hits all three alike.
         for concurrency in args.concurrency:
-            result = asyncio.run(client.drive(HOST, server.port, bodies, concurrency, args.warmup, args.duration))
-            rows.append({
-                "model": spec.name, "server": kind.key, "label": kind.label, "concurrency": concurrency,
-                "throughput": result.throughput, "p50_ms": result.percentile(50), "p99_ms": result.percentile(99),
-                "errors": result.errors,
-            })  # fmt: skip
-            print(format_row(rows[-1]), flush=True)
+            for protocol in protocols:
+                result = drive(protocol, server, bodies[protocol], concurrency, args)
+                label = kind.label if len(kind.protocols) == 1 else f"{kind.label} {protocol}"
+                rows.append({
+                    "model": spec.name, "server": kind.key + PROTOCOLS[protocol], "label": label,
+                    "concurrency": concurrency, "throughput": result.throughput, "p50_ms": result.percentile(50),
+                    "p99_ms": result.percentile(99), "errors": result.errors,
+                })  # fmt: skip
+                print(format_row(rows[-1]), flush=True)
     finally:
         server.stop()
     return rows
@@ -138,26 +178,27 @@ def run_server(kind, spec, model, args, workdir: Path) -> list[dict]:
 
 def format_row(row: dict) -> str:
     return (
-        f"{row['label']:<20} {row['model']:<8} {row['concurrency']:>5} {row['throughput']:>10.1f}"
+        f"{row['label']:<24} {row['model']:<8} {row['concurrency']:>5} {row['throughput']:>10.1f}"
         f" {row['p50_ms']:>9.2f} {row['p99_ms']:>9.2f} {row['errors']:>6}"
     )
 
 
 def ratios(rows: list[dict]) -> list[dict]:
-    """a/d and a/c (throughput; p99, lower is better for a) and a/b throughput, per model and concurrency."""
+    """a/d and a/c (throughput; p99, lower is better for a) and a/b throughput, per model and concurrency, and
+    the binary and gRPC rows of a against the limit (a-bin/d, a-grpc/d)."""
     index = {(r["model"], r["server"], r["concurrency"]): r for r in rows}
     out = []
     for model, concurrency in sorted({(r["model"], r["concurrency"]) for r in rows}):
-        a = index.get((model, "a", concurrency))
-        if a is None:
-            continue
         entry = {"model": model, "concurrency": concurrency}
-        for key in "dcb":
-            other = index.get((model, key, concurrency))
-            if other and other["throughput"]:
-                entry[f"throughput_a/{key}"] = a["throughput"] / other["throughput"]
-                entry[f"p99_a/{key}"] = a["p99_ms"] / other["p99_ms"]
-        out.append(entry)
+        for mine, others in (("a", "dcb"), ("a-bin", "d"), ("a-grpc", "d")):
+            a = index.get((model, mine, concurrency))
+            for key in others if a else ():
+                other = index.get((model, key, concurrency))
+                if other and other["throughput"]:
+                    entry[f"throughput_{mine}/{key}"] = a["throughput"] / other["throughput"]
+                    entry[f"p99_{mine}/{key}"] = a["p99_ms"] / other["p99_ms"]
+        if len(entry) > 2:
+            out.append(entry)
     return out
 
 
@@ -166,7 +207,7 @@ def main(argv: list[str] | None = None) -> dict:
     torch.set_num_threads(args.threads)
     os.sched_setaffinity(0, args.client_cpus)
     print(" ".join(f"{k}={v}" for k, v in environment(args).items()), flush=True)
-    header = f"{'server':<20} {'model':<8} {'conc':>5} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'errors':>6}"
+    header = f"{'server':<24} {'model':<8} {'conc':>5} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'errors':>6}"
     rows = []
     with tempfile.TemporaryDirectory(prefix="serving-bench-") as tmp:
         workdir = Path(tmp)
@@ -189,10 +230,16 @@ def main(argv: list[str] | None = None) -> dict:
     return results
 
 
+RATIO_COLUMNS = {  # printed name: key in a ratios() entry
+    "json/d": "throughput_a/d", "bin/d": "throughput_a-bin/d", "grpc/d": "throughput_a-grpc/d",
+    "thr a/c": "throughput_a/c", "p99 a/c": "p99_a/c", "thr a/b": "throughput_a/b", "p99 a/b": "p99_a/b",
+}
+
+
 def print_ratios(entries: list[dict]) -> None:
-    print(f"\n{'model':<8} {'conc':>5} {'thr a/d':>8} {'thr a/c':>8} {'p99 a/c':>8} {'thr a/b':>8} {'p99 a/b':>8}")
+    print(f"\n{'model':<8} {'conc':>5} " + " ".join(f"{name:>8}" for name in RATIO_COLUMNS))
     for e in entries:
-        cells = [e.get(k) for k in ("throughput_a/d", "throughput_a/c", "p99_a/c", "throughput_a/b", "p99_a/b")]
+        cells = [e.get(k) for k in RATIO_COLUMNS.values()]
         print(f"{e['model']:<8} {e['concurrency']:>5} " + " ".join(f"{c:>8.2f}" if c else f"{'-':>8}" for c in cells))
 
 

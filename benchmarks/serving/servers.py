@@ -32,10 +32,11 @@ class ServerKind:
     max_batch_size: int
     max_queue_delay_ms: float
     flags: tuple[str, ...] = ()  # further command-line flags (overhead.py: --no-metrics --no-access-log)
+    protocols: tuple[str, ...] = ("json",)  # how the harness drives it: json, binary (HTTP), grpc
 
 
 KINDS = {
-    "a": ServerKind("a", "serving batch=32", "serving", 32, 5.0),
+    "a": ServerKind("a", "serving batch=32", "serving", 32, 5.0, protocols=("json", "binary", "grpc")),
     "b": ServerKind("b", "serving batch=1", "serving", 1, 5.0),
     "c": ServerKind("c", "litserve batch=32", "benchmarks.serving.litserve_server", 32, 5.0),
 }
@@ -64,6 +65,11 @@ class RunningServer:
             "--max-batch-size", str(kind.max_batch_size), "--max-queue-delay-ms", str(kind.max_queue_delay_ms),
             *kind.flags,
         ]  # fmt: skip
+        self.grpc_target = None
+        if kind.module == "serving":  # a free port rather than the default 8081: side by side with anything
+            self.grpc_port = free_port()
+            self.grpc_target = f"{HOST}:{self.grpc_port}"
+            args += ["--grpc-port", str(self.grpc_port)]
         # ROOT for benchmarks.serving.litserve_server; serving_path first, for serving itself.
         env = {**os.environ, **thread_env(threads), "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(serving_path), str(ROOT)]))}
         self.log = log

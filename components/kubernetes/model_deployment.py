@@ -36,6 +36,9 @@ from .monitoring import POD_MONITOR_LABELS, PROMETHEUS_ADDRESS
 
 TOKEN = "lepton:kubernetes:ModelDeployment"
 PORT = 8080
+# The Open Inference Protocol's gRPC endpoint (serving/grpc_service.py), on KServe's model servers' port. Named `grpc`
+# on the container and the Service: Istio selects the protocol by port name / appProtocol.
+GRPC_PORT = 8081
 USER_ID = 10001
 SHUTDOWN_GRACE_SECONDS = 30
 # Longer than the server's drain grace, so the kubelet never kills a pod that is still answering requests.
@@ -252,6 +255,9 @@ def _container(args: ModelDeploymentArgs, artifact: str, secret_name: pulumi.Inp
     env = {
         "MODEL_NAME": model.name,
         "PORT": str(PORT),
+        # The image runs `python -m serving` as its CMD with no ENTRYPOINT, so container args would replace the command:
+        # every setting goes through the environment.
+        "GRPC_PORT": str(GRPC_PORT),
         "MAX_BATCH_SIZE": str(model.max_batch_size),
         "MAX_QUEUE_DELAY_MS": str(model.max_queue_delay_ms),
         "SHUTDOWN_GRACE_S": str(SHUTDOWN_GRACE_SECONDS),
@@ -268,7 +274,10 @@ def _container(args: ModelDeploymentArgs, artifact: str, secret_name: pulumi.Inp
         "image": args.image,
         "env": [{"name": "MODEL_URI", "value": model_uri}]
         + [{"name": k, "value": v} for k, v in env.items()],
-        "ports": [{"name": "http", "container_port": PORT, "protocol": "TCP"}],
+        "ports": [
+            {"name": "http", "container_port": PORT, "protocol": "TCP"},
+            {"name": "grpc", "container_port": GRPC_PORT, "protocol": "TCP"},
+        ],
         "resources": {"requests": dict(resources), "limits": dict(resources)},
         "startup_probe": _probe("/v2/health/ready", 10, STARTUP_FAILURE_THRESHOLD),
         "readiness_probe": _probe("/v2/health/ready", 5, 3),
@@ -441,7 +450,10 @@ class ModelDeployment(pulumi.ComponentResource):
             spec={
                 "selector": {"app": model.name},
                 # Istio picks the protocol from the port name / appProtocol.
-                "ports": [{"name": "http", "port": PORT, "target_port": "http", "app_protocol": "http"}],
+                "ports": [
+                    {"name": "http", "port": PORT, "target_port": "http", "app_protocol": "http"},
+                    {"name": "grpc", "port": GRPC_PORT, "target_port": "grpc", "app_protocol": "grpc"},
+                ],
             },
             opts=child,
         )
@@ -511,13 +523,18 @@ class ModelDeployment(pulumi.ComponentResource):
             "VirtualService",
             {
                 "hosts": [host],
+                # One route per port, matched by the port the caller addressed: without the match a route applies to
+                # every port of the host and would send gRPC calls to the HTTP port. (gRPC is HTTP/2: `http` routes.)
                 "http": [
                     {
+                        "name": name,
+                        "match": [{"port": port}],
                         "route": [
-                            {"destination": {"host": host, "subset": v, "port": {"number": PORT}}, "weight": w}
+                            {"destination": {"host": host, "subset": v, "port": {"number": port}}, "weight": w}
                             for v, w in weights.items()
-                        ]
+                        ],
                     }
+                    for name, port in (("http", PORT), ("grpc", GRPC_PORT))
                 ],
             },
             routed,

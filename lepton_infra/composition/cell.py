@@ -24,6 +24,7 @@ from ..components.kubernetes.log_collector import NAMESPACE as LOGS_NAMESPACE, S
 from ..components.kubernetes.mesh import EASTWEST_SELECTOR, IstioMesh, MeshMember
 from ..components.kubernetes.mesh_ca import PluggedCa
 from ..components.kubernetes.model_deployment import (
+    GRPC_PORT,
     PORT as SERVING_PORT,
     TOKEN as MODEL_TOKEN,
     ModelDeployment,
@@ -203,7 +204,7 @@ class Cell(pulumi.ComponentResource):
             {
                 "namespace": MODELS_NAMESPACE,
                 "callers": {m.name: m.callers for m in models},
-                "serving_ports": [SERVING_PORT],
+                "serving_ports": [SERVING_PORT, GRPC_PORT],
                 "east_west_gateway": EASTWEST_SELECTOR if meshed_cells else None,
                 "monitoring_namespace": MONITORING_NAMESPACE if self.monitoring else None,
                 "egress": list(self.foundation.capabilities.model_egress),

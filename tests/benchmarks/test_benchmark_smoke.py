@@ -44,11 +44,14 @@ def test_quick_run_against_our_server_reports_a_row(tmp_path):
     args = ["--quick", "--models", "encoder", "--servers", "a", "--concurrency", "4"]
     args += ["--duration", "0.5", "--warmup", "0.2", "--json", str(out)]
     subprocess.run([sys.executable, "-m", "benchmarks.serving.run", *args], cwd=ROOT, check=True, timeout=120)
-    rows = json.loads(out.read_text())["rows"]
-    served = [r for r in rows if r["server"] == "a"]
-    assert len(served) == 1 and served[0]["concurrency"] == 4 and served[0]["errors"] == 0
-    assert served[0]["throughput"] > 0 and math.isfinite(served[0]["p99_ms"])
-    assert [r["server"] for r in rows] == ["a", "d"]
+    results = json.loads(out.read_text())
+    rows = results["rows"]
+    assert [r["server"] for r in rows] == ["a", "a-bin", "a-grpc", "d"]  # JSON, binary HTTP, gRPC, the limit
+    for served in rows[:3]:
+        assert served["concurrency"] == 4 and served["errors"] == 0
+        assert served["throughput"] > 0 and math.isfinite(served["p99_ms"])
+    (ratios,) = results["ratios"]
+    assert all(ratios[f"throughput_{key}/d"] > 0 for key in ("a", "a-bin", "a-grpc"))
 
 
 @pytest.mark.parametrize("binary", [False, True])

@@ -141,6 +141,7 @@ def test_container_is_configured_through_the_serving_environment():
         "MODEL_URI": "s3://lake-models/llm/v1/model.pt",
         "MODEL_NAME": "llm",
         "PORT": "8080",
+        "GRPC_PORT": "8081",
         "MAX_BATCH_SIZE": "64",
         "MAX_QUEUE_DELAY_MS": "2.5",
         "SHUTDOWN_GRACE_S": "30",
@@ -148,7 +149,12 @@ def test_container_is_configured_through_the_serving_environment():
         "AWS_REGION": "us-east-1",
     }
     assert server(plan)["image"] == IMAGE
-    assert server(plan)["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert server(plan)["ports"] == [
+        {"name": "http", "containerPort": 8080, "protocol": "TCP"},
+        {"name": "grpc", "containerPort": 8081, "protocol": "TCP"},
+    ]
+    # The image's CMD is `python -m serving` with no ENTRYPOINT: container args would replace the command.
+    assert "args" not in server(plan) and "command" not in server(plan)
 
 
 def test_termination_grace_outlasts_the_servers_drain():
@@ -208,10 +214,13 @@ def test_pod_disruption_budget_lets_one_pod_of_the_model_go_at_a_time():
     assert spec == {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "llm"}}}
 
 
-def test_service_exposes_http_for_istio_protocol_selection():
+def test_service_exposes_http_and_grpc_for_istio_protocol_selection():
     spec = deploy().one("kubernetes:core/v1:Service").inputs["spec"]
     assert spec["selector"] == {"app": "llm"}
-    assert spec["ports"] == [{"name": "http", "port": 8080, "targetPort": "http", "appProtocol": "http"}]
+    assert spec["ports"] == [
+        {"name": "http", "port": 8080, "targetPort": "http", "appProtocol": "http"},
+        {"name": "grpc", "port": 8081, "targetPort": "grpc", "appProtocol": "grpc"},
+    ]
 
 
 # --------------------------------------------------------------------------------------------- Istio routing
@@ -227,11 +236,18 @@ def test_destination_rule_uses_istio_mutual_tls_with_a_subset_per_version():
 
 
 def routes(plan):
+    """{subset: weight}, the same for HTTP and gRPC; each port's route matches and targets that port only."""
     vs = plan.one(VIRTUAL_SERVICE)
     assert (vs.inputs["apiVersion"], vs.inputs["kind"]) == ("networking.istio.io/v1", "VirtualService")
     assert vs.inputs["spec"]["hosts"] == [HOST]
-    (http,) = vs.inputs["spec"]["http"]
-    return {r["destination"]["subset"]: r["weight"] for r in http["route"]}
+    http, grpc = vs.inputs["spec"]["http"]
+    weights = []
+    for route, port in ((http, 8080), (grpc, 8081)):
+        assert route["match"] == [{"port": port}]
+        assert {r["destination"]["port"]["number"] for r in route["route"]} == {port}
+        weights.append({r["destination"]["subset"]: r["weight"] for r in route["route"]})
+    assert weights[0] == weights[1]
+    return weights[0]
 
 
 def test_virtual_service_splits_traffic_by_the_canary_weight():
@@ -252,6 +268,13 @@ def test_only_the_models_own_namespace_may_call_it_by_default():
         "action": "ALLOW",
         "rules": [{"from": [{"source": {"namespaces": ["models"]}}]}],
     }
+
+
+def test_the_authorization_policy_covers_the_grpc_port_too():
+    """Its rules name callers, not ports: every port of the model's pods (HTTP and gRPC) admits the same callers."""
+    plan = deploy(model=model(callers=["apps"]))
+    (rule,) = plan.one(AUTHORIZATION_POLICY).inputs["spec"]["rules"]
+    assert "to" not in rule and {p["name"] for p in server(plan)["ports"]} == {"http", "grpc"}
 
 
 def test_named_callers_are_added_to_the_allowed_namespaces():

@@ -15,7 +15,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 
 SERVING_ENV = ("MODEL_URI", "MODEL_NAME", "HOST", "PORT", "MAX_BATCH_SIZE", "MAX_QUEUE_DELAY_MS", "MAX_QUEUE_DEPTH",
-               "MAX_BODY_BYTES", "SHUTDOWN_GRACE_S", "READ_TIMEOUT_S", "DEVICE", "NUM_THREADS", "LOG_LEVEL", "ACCESS_LOG", "METRICS")
+               "MAX_BODY_BYTES", "SHUTDOWN_GRACE_S", "READ_TIMEOUT_S", "DEVICE", "NUM_THREADS", "LOG_LEVEL", "ACCESS_LOG", "METRICS",
+               "GRPC_PORT")
 
 
 def free_port() -> int:
@@ -31,10 +32,11 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 class Server:
-    """A server process; `url` is its base URL. The log is kept for failure messages."""
+    """A server process; `url` is its base URL, `grpc` its gRPC target. The log is kept for failure messages."""
 
-    def __init__(self, command: list[str], env: dict[str, str], port: int, log_path: Path):
+    def __init__(self, command: list[str], env: dict[str, str], port: int, log_path: Path, grpc_port: int = 0):
         self.url = f"http://127.0.0.1:{port}"
+        self.grpc = f"127.0.0.1:{grpc_port}"
         self.log_path = log_path
         self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
@@ -75,10 +77,13 @@ class Server:
 
 
 def launch(tmp: Path, model_uri: str, *flags: str, env: dict[str, str] | None = None, name: str = "m") -> Server:
+    """A server on free ports: HTTP, and gRPC unless the flags or env choose (tests run servers side by side, so
+    never the default 8081)."""
     port = free_port()
+    grpc_port = 0 if "--grpc-port" in flags or "GRPC_PORT" in (env or {}) else free_port()
     command = [sys.executable, "-m", "serving", "--model-uri", model_uri, "--model-name", name,
-               "--host", "127.0.0.1", "--port", str(port), *flags]
-    return Server(command, clean_env(**(env or {})), port, tmp / f"server-{port}.log")
+               "--host", "127.0.0.1", "--port", str(port), *(["--grpc-port", str(grpc_port)] if grpc_port else []), *flags]
+    return Server(command, clean_env(**(env or {})), port, tmp / f"server-{port}.log", grpc_port)
 
 
 def metric(text: str, name: str, labels: str = "") -> float:

@@ -56,7 +56,7 @@ def test_full_queue_is_503_with_retry_after(start_server, spin_path):
     for response in full:
         assert response.headers["Retry-After"] == "1" and "queue is full" in response.json()["error"]
     text = httpx.get(server.url + "/metrics").text
-    assert metric(text, "serving_requests_total", 'model="m",outcome="queue_full"') == len(full)
+    assert metric(text, "serving_requests_total", 'model="m",outcome="queue_full",protocol="http"') == len(full)
     assert httpx.get(server.url + "/v2/health/ready").status_code == 200
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -138,12 +139,22 @@ class _HeldArtifact(BaseHTTPRequestHandler):
         pass
 
 
-def test_not_ready_while_loading(start_server, affine_path):
-    handler = type("Held", (_HeldArtifact,), {"blob": affine_path.read_bytes(), "release": threading.Event()})
+@contextlib.contextmanager
+def held_artifact(path):
+    """(the artifact's http:// URI, the Event that releases it): a server loading it stays not ready until then."""
+    handler = type("Held", (_HeldArtifact,), {"blob": path.read_bytes(), "release": threading.Event()})
     http = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=http.serve_forever, daemon=True).start()
     try:
-        server = start_server(f"http://127.0.0.1:{http.server_address[1]}/model.pt").wait_live()
+        yield f"http://127.0.0.1:{http.server_address[1]}/model.pt", handler.release
+    finally:
+        handler.release.set()
+        http.shutdown()
+
+
+def test_not_ready_while_loading(start_server, affine_path):
+    with held_artifact(affine_path) as (uri, release):
+        server = start_server(uri).wait_live()
         assert httpx.get(server.url + "/v2/health/live").status_code == 200
         for path in ("/v2/health/ready", "/v2/models/m/ready"):
             response = httpx.get(server.url + path)
@@ -151,14 +162,11 @@ def test_not_ready_while_loading(start_server, affine_path):
         infer = httpx.post(server.url + "/v2/models/m/infer",
                            json={"inputs": [{"name": "input__0", "datatype": "FP32", "shape": [1, 4], "data": [1] * 4}]})
         assert infer.status_code == 503 and "loading" in infer.json()["error"]
-        handler.release.set()
+        release.set()
         server.wait_ready()
         infer = httpx.post(server.url + "/v2/models/m/infer",
                            json={"inputs": [{"name": "input__0", "datatype": "FP32", "shape": [1, 4], "data": [1] * 4}]})
         assert infer.status_code == 200
-    finally:
-        handler.release.set()
-        http.shutdown()
 
 
 def test_unloadable_model_exits_1_with_a_message(start_server, tmp_path):

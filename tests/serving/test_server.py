@@ -114,7 +114,7 @@ def test_concurrent_requests_are_batched_and_each_gets_its_own_rows(affine_serve
     assert rows == sum(len(x) for x in inputs)
     assert forwards < len(inputs), "no request shared a forward pass"
     assert forwards > single, "the batch-size histogram shows no batch larger than one row"
-    assert metric(after, "serving_requests_total", 'model="m",outcome="ok"') >= len(inputs)
+    assert metric(after, "serving_requests_total", 'model="m",outcome="ok",protocol="http"') >= len(inputs)
     answered = metric(after, "serving_request_duration_seconds_count", 'model="m"') - metric(
         before, "serving_request_duration_seconds_count", 'model="m"')
     assert answered == len(inputs), "every answered request is one latency sample"

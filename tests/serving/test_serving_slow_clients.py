@@ -27,7 +27,7 @@ def _outcomes(server) -> dict[str, float]:
     found = {}
     for outcome in ("ok", "bad_request", "error", "client_disconnected", "read_timeout"):
         try:
-            found[outcome] = metric(text, "serving_requests_total", f'model="m",outcome="{outcome}"')
+            found[outcome] = metric(text, "serving_requests_total", f'model="m",outcome="{outcome}",protocol="http"')
         except AssertionError:  # not an outcome this server knows
             found[outcome] = 0.0
     return found
