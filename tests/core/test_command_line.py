@@ -32,6 +32,24 @@ def test_a_reader_that_closes_the_pipe_early_ends_the_cli_quietly(argv):
     assert proc.stderr.read() == ""
 
 
+def test_the_command_ends_without_teardown_yet_writes_all_its_output_and_its_exit_status():
+    """`lepton-infra` exits with os._exit after flushing (cli.run): the whole plan still arrives, and errors still exit 1."""
+    proc = cli("plan", "dev", "--format", "json")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and err == ""
+    assert json.loads(out)["stack"] == "dev"
+    proc = cli("validate", "no-such-stack")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1 and out == "" and err.startswith("error: no stack file") and err.endswith("\n")
+
+
+def test_the_installed_command_is_the_entry_point_that_skips_teardown():
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["lepton-infra"] == "lepton_infra.cli:run"
+
+
 def stacks_dir_with(tmp_path: Path, text: str) -> Path:
     (tmp_path / "Pulumi.dev.yaml").write_text(text)
     return tmp_path
