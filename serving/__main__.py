@@ -91,6 +91,7 @@ async def _load(state: ServerState, device: torch.device, open_connections: Call
         result = await batcher.submit(warmup)
         if isinstance(result, ModelError):
             raise LoadError(f"warm-up batch built from the metadata failed: {result.message}")
+    await state.json_parser.start()
     # Everything loaded so far (torch, the model, the app) lives as long as the process. Frozen out of the
     # collector, it is no longer walked by full collections, which otherwise hold the GIL for ~100 ms and
     # stall the event loop and the batch worker together: the p99 tail under load (benchmarks/README.md).
@@ -169,6 +170,7 @@ async def serve(settings: config.Settings, device: torch.device) -> int:
     await asyncio.gather(server_task, *([grpc_server.stop(_FLUSH_S)] if grpc_server is not None else []))
     if state.batcher is not None:
         state.batcher.close(timeout=1.0 if code == 0 else 0.0)  # when the grace is over, do not wait on torch
+    state.json_parser.stop()
     log.info("exit", extra={"fields": {"code": code}})
     return code
 

@@ -1,7 +1,8 @@
 """Starlette routes for the Open Inference Protocol (KServe V2) plus /metrics.
 
 Handlers never run torch: the infer handler parses and validates the body (on the event loop when it is
-small, on one parser thread when it is large, so probes and signals never wait behind it), hands the request
+small, in a parser process when it is large JSON, on one parser thread otherwise, so probes and signals never
+wait behind it), hands the request
 to the batcher and awaits its future, so the loop stays free while forward passes run.
 """
 
@@ -30,7 +31,8 @@ from serving.config import Settings
 from serving.connections import READ_DEADLINE, read_timeout_response
 from serving.metrics import CONTENT_TYPE, Metrics, NoMetrics
 from serving.model import LoadedModel
-from serving.protocol import BINARY_EXTENSION, BINARY_HEADER, ProtocolError, encode_infer, parse_infer
+from serving.parse_process import ParseProcess
+from serving.protocol import BINARY_EXTENSION, BINARY_HEADER, InferRequest, ProtocolError, encode_infer, parse_infer
 from serving.request_id import RequestId
 
 log = logging.getLogger("serving.app")
@@ -59,6 +61,18 @@ class ServerState:
     parser: concurrent.futures.ThreadPoolExecutor = dataclasses.field(
         default_factory=lambda: concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="serving-parse")
     )
+
+    json_parser: ParseProcess = dataclasses.field(default_factory=ParseProcess)  # large JSON bodies (serving/parse_process.py)
+
+    async def parse(self, body: bytes, header_length: int | None) -> InferRequest:
+        """An HTTP infer body, parsed where it holds neither the event loop nor its GIL for long: inline when small,
+        in the parser process when it is large JSON, on the parser thread otherwise."""
+        inputs = self.model.inputs  # type: ignore[union-attr]  (only asked while serving)
+        if self.json_parser.takes(len(body), header_length):
+            parsed = await self.json_parser.parse(body, inputs)
+            if parsed is not None:
+                return parsed
+        return await self.off_loop(len(body), parse_infer, body, inputs, header_length)
 
     async def off_loop(self, size: int, fn: Callable[..., T], *args) -> T:
         """fn(*args), on the parser thread when `size` (bytes in or out) is large: one large body parsed or
@@ -222,7 +236,7 @@ def build_app(state: ServerState) -> ASGIApp:
         try:
             header_length = _header_length(request)
             body = await arrived_body(request)
-            parsed = await off_loop(len(body), parse_infer, body, state.model.inputs, header_length)
+            parsed = await state.parse(body, header_length)
             result = await state.batcher.submit(parsed)
             if result is ABANDONED:
                 return _abandoned()

@@ -4,14 +4,17 @@
 
 Starts `python -m serving` on a tiny row-sum model, sends `--bodies` concurrent FP32 bodies of about `--mb` MB
 (JSON, or with `--binary` the binary tensor data extension both ways),
-polls /v2/health/live every 10 ms on its own connection while they are in, then sends SIGTERM and measures how
-long /v2/health/ready still says 200. `--serving-path` imports serving from another checkout (A/B a patch).
+polls /v2/health/live every 10 ms on its own connection, from a process of its own as a kubelet would (so the
+client's own work on the bodies does not delay the probes it times), while they are in, then sends SIGTERM and
+measures how long /v2/health/ready still says 200. `--serving-path` imports serving from another checkout (A/B a
+patch).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import signal
 import tempfile
 import time
@@ -67,9 +70,18 @@ async def _poll(port: int, path: str, until: asyncio.Event, latencies: list[floa
         conn.close()
 
 
+def _poll_in_process(port: int, path: str, until, results) -> None:
+    """_poll in a process of its own (``until``: a multiprocessing Event); sends back (latencies, statuses)."""
+    latencies: list[float] = []
+    asyncio.run(_poll(port, path, until, latencies, []))
+    results.send(latencies)
+
+
 async def _measure(server: servers.RunningServer, request: bytes, bodies: int) -> dict:
-    done, live, live_statuses = asyncio.Event(), [], []
-    prober = asyncio.create_task(_poll(server.port, "/v2/health/live", done, live, live_statuses))
+    context = multiprocessing.get_context("fork")
+    done, (received, sent) = context.Event(), context.Pipe(duplex=False)
+    prober = context.Process(target=_poll_in_process, args=(server.port, "/v2/health/live", done, sent), daemon=True)
+    prober.start()
     posts = [asyncio.create_task(client.request_once(servers.HOST, server.port, request)) for _ in range(bodies)]
     await asyncio.sleep(1.0)  # the bodies are in and being parsed
     server.proc.send_signal(signal.SIGTERM)
@@ -83,7 +95,9 @@ async def _measure(server: servers.RunningServer, request: bytes, bodies: int) -
     stopped.set()
     answers = await asyncio.gather(*posts, return_exceptions=True)
     done.set()
-    await asyncio.gather(prober, ready_prober, return_exceptions=True)
+    live = received.recv()
+    prober.join()
+    await asyncio.gather(ready_prober, return_exceptions=True)
     return {
         "live_probes": len(live), "live_max_ms": max(live), "live_p50_ms": float(np.median(live)),
         "ready_503_after_sigterm_ms": flipped_ms,

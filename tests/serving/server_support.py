@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import httpx
 
@@ -43,6 +45,17 @@ class Server:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def log_lines(self, matches: Callable[[dict], bool], count: int = 1, timeout: float = 5.0) -> list[dict]:
+        """The JSON lines logged so far that ``matches`` accepts, waiting up to ``timeout`` for ``count`` of them: the
+        server writes info lines out every serving.logs.FLUSH_S, not as they are logged."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = [json.loads(line) for line in self.log().splitlines() if line.startswith("{")]
+            found = [line for line in lines if matches(line)]
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
 
     def wait_ready(self, timeout: float = 60.0) -> "Server":
         """Until /v2/health/ready answers 200 (model loaded and warmed up)."""

@@ -23,13 +23,7 @@ BODY = {"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 4], "da
 def log_lines(server, request_id: str, timeout: float = 5.0, count: int = 1) -> list[dict]:
     """The JSON lines the server logged with ``request_id`` (waits for ``count`` of them: the access line is written
     after the response is sent)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
-        found = [line for line in lines if line.get("request_id") == request_id]
-        if len(found) >= count or time.monotonic() > deadline:
-            return found
-        time.sleep(0.05)
+    return server.log_lines(lambda line: line.get("request_id") == request_id, count, timeout)
 
 
 def access_line(server, request_id: str) -> dict:

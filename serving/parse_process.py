@@ -1,0 +1,63 @@
+"""A process of its own for parsing large JSON request bodies, so that health probes and signals never wait behind
+one (issue 12, defect 6).
+
+A JSON body is parsed in C calls that hold the GIL for their whole length (orjson.loads of a 20 MB body, then
+np.asarray of its millions of numbers: hundreds of ms each), so a parser *thread* still stalls the event loop that
+answers /v2/health/live. A parser process has a GIL of its own: this process only sends the body down a pipe (the
+write releases the GIL) and takes the arrays back (a copy). Binary bodies (the tensor data extension) and small JSON
+bodies do not come here: their parse is a copy, or shorter than the hop.
+
+The process is forked from multiprocessing's fork server, a fresh interpreter that has imported serving.protocol
+(torch included) and nothing else: no model memory is in it. If it dies (killed, out of memory), parsing goes back
+to the parser thread and the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures.process import BrokenProcessPool
+
+from serving.protocol import InferRequest, TensorSpec, parse_infer
+
+log = logging.getLogger("serving.parse")
+PROCESS_BYTES = 4 * 1024 * 1024  # JSON bodies larger than this are parsed in the process (a few ms of GIL inline)
+
+
+class ParseProcess:
+    """One worker process, started and warmed by ``start`` (before the server says ready)."""
+
+    def __init__(self) -> None:
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self.pid: int | None = None
+
+    async def start(self) -> None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["serving.protocol"])
+        self._pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context)
+        self.pid = await asyncio.get_running_loop().run_in_executor(self._pool, os.getpid)
+        log.info("parser process started", extra={"fields": {"pid": self.pid}})
+
+    def takes(self, size: int, header_length: int | None) -> bool:
+        """Whether a body of ``size`` bytes is parsed here: large JSON only, while the process is up."""
+        return self._pool is not None and header_length is None and size > PROCESS_BYTES
+
+    async def parse(self, body: bytes, inputs: Sequence[TensorSpec]) -> InferRequest | None:
+        """The parsed request (a ProtocolError raises as it would inline); None when the process is gone, and the
+        caller parses on its thread."""
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, parse_infer, body, inputs, None)
+        except BrokenProcessPool:
+            log.error("the parser process died: large JSON bodies are parsed on the parser thread from now on",
+                      extra={"fields": {"pid": self.pid}})
+            self.stop()
+            return None
+
+    def stop(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
