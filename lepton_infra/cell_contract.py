@@ -147,5 +147,6 @@ class CellFoundation:
     vpn_endpoint: VpnEndpointFactory | None = None
     # Makes what the cell's container logs are shipped to for the collector's (namespace, service account): the log
     # store when the cloud needs one, an identity that may only write to it, and the exporter's settings. None, or a
-    # None answer: the cell ships no logs (an existing cluster without an OTLP endpoint; Azure: not yet).
+    # None answer: no collector in the cluster (an existing cluster without an OTLP endpoint ships no logs; on Azure,
+    # AKS's monitoring add-on ships them: components/azure/container_logs.py).
     bind_log_writer: Callable[[str, str], LogDestination | None] | None = None

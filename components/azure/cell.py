@@ -21,6 +21,7 @@ from lepton_infra.spec.interconnect import VpnPlan, plan_vpn
 from .._resource_options import data_options
 from .audit_logs import AuditLogs
 from .cluster import AksCluster
+from .container_logs import ContainerLogs
 from .data_lake import DataLake
 from .gpu_node_pool import GpuNodePool
 from .interconnect import VpnEndpoint
@@ -56,6 +57,18 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
     common = {"resource_group_name": group.name, "tags": tags}
     joined = cell.name in plan_vpn(spec.cells)  # a VPN joins this cell to others: scope what they may reach
     network = Network(f"{name}-network", {**common, "spec": cell.network, "firewall": joined}, opts=opts)
+    # The cell's Log Analytics workspace (docs/design.md, "Audit", "Observability" > Logs): who touched the cluster and
+    # the lake's blobs, and the containers' logs, which AKS's monitoring add-on ships there (container_logs.py).
+    audit = AuditLogs(
+        f"{name}-audit",
+        {
+            **common,
+            "workspace_name": conventions.physical_name(prefix, "audit", max_length=63),
+            "retention_days": cell.audit.retention(protected),
+            "protected": protected,
+        },
+        opts=opts,
+    )
     cluster = AksCluster(
         f"{name}-cluster",
         {
@@ -64,6 +77,7 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
             "spec": cell.cluster,
             "network": cell.network,
             "node_subnet_id": network.node_subnet_id,
+            "container_insights_workspace_id": audit.workspace_id if cell.logs.enabled else None,
             "protected": protected,
         },
         opts=opts,
@@ -91,19 +105,20 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         },
         opts=opts,
     )
-    # Who touched the cluster and the lake's blobs (docs/design.md, "Audit"): one Log Analytics workspace per cell.
-    AuditLogs(
-        f"{name}-audit",
-        {
-            **common,
-            "workspace_name": conventions.physical_name(prefix, "audit", max_length=63),
-            "retention_days": cell.audit.retention(protected),
-            "cluster_id": cluster.cluster_id,
-            "storage_account_id": lake.account_id,
-            "protected": protected,
-        },
-        opts=opts,
-    )
+    audit.audit_cluster(cluster.cluster_id)
+    audit.audit_lake(lake.account_id)
+    if cell.logs.enabled:
+        ContainerLogs(
+            f"{name}-container-logs",
+            {
+                **common,
+                "region": cell.region,
+                "cluster_name": prefix,
+                "cluster_id": cluster.cluster_id,
+                "workspace_id": audit.workspace_id,
+            },
+            opts=opts,
+        )
     registry = ContainerRegistry(
         f"{name}-registry", {**common, "spec": cell.registry, "name_prefix": prefix, "protected": protected}, opts=opts
     )
@@ -157,8 +172,6 @@ def build_foundation(parent: pulumi.Resource, name: str, spec: PlatformSpec, cel
         api_endpoint=pulumi.Output.concat("https://", cluster.public_fqdn, ":443") if joined else cluster.api_endpoint,
         certificate_authority=cluster.certificate_authority,
         vpn_endpoint=vpn_endpoint,
-        # Container logs: not yet (docs/design.md, "Observability" > Logs). The contrib azuremonitor exporter writes
-        # to Application Insights with its instrumentation key only (AAD needs a proxy sidecar), and no maintained
-        # contrib exporter writes to Log Analytics through the Logs Ingestion API with a workload identity.
+        # No in-cluster collector: AKS's monitoring add-on ships the containers' logs (ContainerLogs above).
         bind_log_writer=None,
     )

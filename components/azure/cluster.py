@@ -56,6 +56,7 @@ class AksClusterArgsDict(TypedDict, total=False):
     network: AzureNetworkSpec | Mapping[str, Any]
     resource_group_name: Required[PulumiInput[str]]
     node_subnet_id: Required[PulumiInput[str]]
+    container_insights_workspace_id: PulumiInput[str] | None
     tags: AzureTags
 
 
@@ -69,6 +70,11 @@ class AksClusterArgs(ClusterArgs):
     network: AzureNetworkSpec = Field(default_factory=AzureNetworkSpec, description="Pod and service ranges.")
     resource_group_name: PulumiInput[str]
     node_subnet_id: PulumiInput[str] = Field(description="The subnet the nodes join (Network.node_subnet_id).")
+    container_insights_workspace_id: PulumiInput[str] | None = Field(
+        None,
+        description="A Log Analytics workspace AKS's monitoring add-on ships the containers' logs to, as the cluster's "
+        "managed identity (components/azure/container_logs.py says what it collects); None: no add-on.",
+    )
     tags: AzureTags = Field(default_factory=dict)
 
 
@@ -96,6 +102,15 @@ def network_profile(net: AzureNetworkSpec) -> dict[str, Any]:
         "load_balancer_sku": "standard",
         "outbound_type": "loadBalancer",
     }
+
+
+def addon_profiles(container_insights_workspace_id: pulumi.Input[str] | None) -> dict[str, Any] | None:
+    """Container Insights (addon ``omsagent``) with managed identity auth: ``useAADAuth`` is the string "true"
+    (microsoft/Docker-Provider scripts/onboarding/aks/onboarding-msi-bicep/existingClusterOnboarding.bicep)."""
+    if container_insights_workspace_id is None:
+        return None
+    config = {"logAnalyticsWorkspaceResourceID": container_insights_workspace_id, "useAADAuth": "true"}
+    return {"omsagent": {"enabled": True, "config": config}}
 
 
 def system_pool_profile(spec: AksClusterSpec, subnet_id: pulumi.Input[str]) -> dict[str, Any]:
@@ -209,6 +224,7 @@ class AksCluster(pulumi.ComponentResource):
             },
             sku={"name": "Base", "tier": spec.sku_tier},
             agent_pool_profiles=[system_pool_profile(spec, args.node_subnet_id)],
+            addon_profiles=addon_profiles(args.container_insights_workspace_id),
             tags=args.tags,
             # The cluster holds the workloads' state (secrets, volumes' claims): kept in protected environments.
             opts=data_options(

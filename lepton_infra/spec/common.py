@@ -427,15 +427,20 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 
 
 class LogsSpec(Strict):
-    """The cell's container logs: an OpenTelemetry Collector on every node ships them to the cell's cloud log service
-    (docs/design.md, "Observability" > Logs)."""
+    """The cell's container logs: an OpenTelemetry Collector on every node ships them to the cell's cloud log service,
+    or on Azure AKS's monitoring add-on does (docs/design.md, "Observability" > Logs)."""
 
-    enabled: bool = Field(True, description="Ship every container's logs (a DaemonSet of the OpenTelemetry Collector).")
+    enabled: bool = Field(
+        True,
+        description="Ship every container's logs (a DaemonSet of the OpenTelemetry Collector; Azure: AKS's monitoring "
+        "add-on, into the cell's Log Analytics workspace).",
+    )
     chart_version: str = Field("0.170.0", description="opentelemetry-collector chart (open-telemetry/opentelemetry-helm-charts).")
     retention_days: Literal[LOG_RETENTION_DAYS] = Field(  # type: ignore[valid-type]
         30,
         description="Days the cloud keeps them where the platform makes the log store (AWS: the cell's log group); "
-        "one of the retentions CloudWatch Logs takes.",
+        "one of the retentions CloudWatch Logs takes. Azure's stay as long as the cell's workspace keeps its audit logs "
+        "(audit.retention_days), GCP's as long as the project's _Default bucket keeps entries.",
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any, Callable
 from lepton_infra.spec import SpecError
 from lepton_infra.testing import OfflinePlan, RealisticMocks, run
 from lepton_infra.testing import rejected as refused
-from lepton_infra.testing.mocks.azure import SUBSCRIPTION_ID
+from lepton_infra.testing.mocks.azure import SUBSCRIPTION_ID, arm_id
 
 LOCATION = "westeurope"
 RESOURCE_GROUP = "dev-az-weu"
@@ -16,6 +16,8 @@ SUBNET_ID = (
     "virtualNetworks/dev-az-weu-network/subnets/nodes"
 )
 TAGS = {"lepton.ai_environment": "dev", "team": "ml"}
+CLUSTER_ID = arm_id(RESOURCE_GROUP, "Microsoft.ContainerService", "managedClusters/dev-az-weu")
+WORKSPACE_ID = arm_id(RESOURCE_GROUP, "Microsoft.OperationalInsights", "workspaces/dev-az-weu-audit")
 
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"

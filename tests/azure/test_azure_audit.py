@@ -1,20 +1,15 @@
 """The Azure cell's audit logs: AKS's kube-audit, kube-audit-admin and guard, and the lake's blob reads, writes and
 deletes, in a Log Analytics workspace that keeps them per environment (docs/design.md, "Audit")."""
 
-import pulumi
-import pulumi_azure_native.monitor as monitor
 import pytest
 
-from lepton_infra.components.azure._diagnostic_setting import DiagnosticSetting
 from lepton_infra.components.azure.audit_logs import AuditLogs
 from lepton_infra.testing.mocks.azure import arm_id
 
-from azure_support import RESOURCE_GROUP, TAGS, rejected, run_azure
+from azure_support import CLUSTER_ID, RESOURCE_GROUP, TAGS, WORKSPACE_ID, rejected, run_azure
 
 WORKSPACE = "azure-native:operationalinsights:Workspace"
 SETTING = "azure-native:monitor:DiagnosticSetting"
-CLUSTER_ID = arm_id(RESOURCE_GROUP, "Microsoft.ContainerService", "managedClusters/dev-az-weu")
-WORKSPACE_ID = arm_id(RESOURCE_GROUP, "Microsoft.OperationalInsights", "workspaces/dev-az-weu-audit")
 ACCOUNT_ID = arm_id(RESOURCE_GROUP, "Microsoft.Storage", "storageAccounts/devazweulake0a1b2c")
 
 
@@ -23,15 +18,20 @@ def args(**overrides):
         "resource_group_name": RESOURCE_GROUP,
         "workspace_name": "dev-az-weu-audit",
         "retention_days": 30,
-        "cluster_id": CLUSTER_ID,
-        "storage_account_id": ACCOUNT_ID,
         "tags": TAGS,
     }
     return {**base, **overrides}
 
 
+def audit_cluster_and_lake(**overrides) -> AuditLogs:
+    audit = AuditLogs("audit", args(**overrides))
+    audit.audit_cluster(CLUSTER_ID)
+    audit.audit_lake(ACCOUNT_ID)
+    return audit
+
+
 def plan_for(**overrides):
-    return run_azure(lambda: AuditLogs("audit", args(**overrides)))
+    return run_azure(lambda: audit_cluster_and_lake(**overrides))
 
 
 @pytest.fixture(scope="module")
@@ -85,25 +85,3 @@ def test_bad_args_name_the_field_and_nothing_is_created(overrides, field):
     error, plan = rejected(lambda: AuditLogs("audit", args(**overrides)))
     assert [path for path, _ in error.issues] == [field]
     assert plan.resources == []
-
-
-def test_the_diagnostic_setting_registers_as_the_sdks_own_class_does():
-    """components/azure/_diagnostic_setting.py spares the cold import of pulumi_azure_native.monitor; it must register
-    what monitor.DiagnosticSetting would: type, inputs under their API names, aliases."""
-    settings = {
-        "name": "lepton-audit",
-        "resource_uri": CLUSTER_ID,
-        "workspace_id": WORKSPACE_ID,
-        "logs": [{"category": "kube-audit", "enabled": True}],
-        "log_analytics_destination_type": "Dedicated",
-    }
-
-    def program():
-        parent = pulumi.ComponentResource("test:index:Parent", "parent")
-        monitor.DiagnosticSetting("sdk", **settings, opts=pulumi.ResourceOptions(parent=parent))
-        DiagnosticSetting("ours", **settings, opts=pulumi.ResourceOptions(parent=parent))
-
-    plan = run_azure(program)
-    sdk, ours = plan.one(SETTING, "sdk"), plan.one(SETTING, "ours")
-    assert ours.inputs == sdk.inputs and ours.outputs == sdk.outputs
-    assert [a.replace("::ours", "::sdk") for a in ours.aliases] == list(sdk.aliases) and len(sdk.aliases) == 4

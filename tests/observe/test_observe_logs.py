@@ -1,6 +1,7 @@
 """Container logs, every stack offline: each AWS and GCP cell installs the OpenTelemetry Collector (contrib, pinned
 chart, DaemonSet, the chart's logsCollection preset) exporting to its cloud's log service as an identity that may only
-write there; an existing cell ships to the OTLP endpoint its spec names, or not at all; Azure cells: not yet. The
+write there; an existing cell ships to the OTLP endpoint its spec names, or not at all; an Azure cell runs no
+collector of its own: AKS's monitoring add-on ships its logs (tests/azure/test_azure_container_logs.py). The
 release's values are checked against the vendored chart, and a wrong key fails."""
 
 from __future__ import annotations
@@ -34,10 +35,13 @@ def collector(plan):
 
 @pytest.mark.parametrize("stack,cell", cells(), ids=lambda v: getattr(v, "name", v))
 def test_every_cell_ships_its_container_logs_with_its_clouds_exporter(stack, cell, stack_plan):
-    release = collector(cell_plan(stack_plan, stack, cell))
+    plan = cell_plan(stack_plan, stack, cell)
+    release = collector(plan)
     exporter = EXPORTER[cell.cloud]
-    if exporter is None:  # Azure: not yet; the stacks' existing cells name no OTLP endpoint
+    if exporter is None:  # Azure: AKS's monitoring add-on; the stacks' existing cells name no OTLP endpoint
         assert release is None
+        associations = [r.inputs["associationName"] for r in plan.of_type("azure-native:monitor:DataCollectionRuleAssociation")]
+        assert associations == (["ContainerInsightsExtension"] if cell.cloud == "azure" else [])
         return
     assert (release.inputs["namespace"], release.inputs["version"]) == ("logging", truth.OTEL_COLLECTOR)
     assert release.inputs["repositoryOpts"]["repo"] == "https://open-telemetry.github.io/opentelemetry-helm-charts"

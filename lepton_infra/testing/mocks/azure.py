@@ -218,10 +218,19 @@ def _workspace(m, name, inputs, region):
     return rid, {**extra, "customerId": guid("workspace" + rid), "provisioningState": "Succeeded"}
 
 
-def _diagnostic_setting(m, name, inputs, region):
-    """An extension resource: its id hangs off the resource it configures."""
-    physical = named(inputs, name)
-    return f"{inputs.get('resourceUri', '')}/providers/Microsoft.Insights/diagnosticSettings/{physical}", {"name": physical}
+def _extension(kind: str, key: str):
+    """An extension resource (a diagnostic setting, a rule association): its id hangs off the resource it configures."""
+
+    def handler(m, name, inputs, region):
+        physical = named(inputs, name, key)
+        return f"{inputs.get('resourceUri', '')}/providers/Microsoft.Insights/{kind}/{physical}", {"name": physical}
+
+    return handler
+
+
+def _data_collection_rule(m, name, inputs, region):
+    rid, extra = _simple("Microsoft.Insights", "dataCollectionRules", "dataCollectionRuleName")(m, name, inputs, region)
+    return rid, {**extra, "immutableId": "dcr-" + hex_of(rid, 32), "provisioningState": "Succeeded"}
 
 
 def _public_ip(m, name, inputs, region):
@@ -277,7 +286,9 @@ RESOURCES: dict[str, Callable[..., tuple[str, dict]]] = {
     "azure-native:containerregistry:Registry": _registry,
     "azure-native:containerservice:ManagedCluster": _managed_cluster,
     "azure-native:operationalinsights:Workspace": _workspace,
-    "azure-native:monitor:DiagnosticSetting": _diagnostic_setting,
+    "azure-native:monitor:DiagnosticSetting": _extension("diagnosticSettings", "name"),
+    "azure-native:monitor:DataCollectionRule": _data_collection_rule,
+    "azure-native:monitor:DataCollectionRuleAssociation": _extension("dataCollectionRuleAssociations", "associationName"),
     "azure-native:containerservice:AgentPool": _nested(
         "Microsoft.ContainerService", "managedClusters", "resourceName", "agentPools", "agentPoolName",
         {"provisioningState": "Succeeded", "nodeImageVersion": "AKSUbuntu-2204gen2containerd-202611.04.0"},
