@@ -12,6 +12,8 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from serving import logs
+
 log = logging.getLogger("serving.access")
 # Where a route records the request's outcome in the ASGI scope (Starlette hands routes the same scope dict).
 OUTCOME = "serving.outcome"
@@ -43,7 +45,7 @@ class AccessLog:
             await self.app(scope, receive, send_status)
         finally:
             client = scope.get("client")
-            log.info("request", extra={"fields": {
+            logs.info_line(log, "request", {
                 "method": scope["method"],
                 "path": scope["path"],
                 "status": status,
@@ -51,4 +53,4 @@ class AccessLog:
                 "duration_ms": round((time.perf_counter() - started) * 1000, 3),
                 "model": self.model,
                 "client": client[0] if client else None,
-            }})
+            })

@@ -74,3 +74,12 @@ def test_overhead_run_compares_the_same_server_with_metrics_and_access_log_on_an
     assert [(w["variant"], w["repetition"]) for w in result["windows"]] == [("on", 0), ("off", 0), ("off", 1), ("on", 1)]
     (summary,) = result["ratios"]
     assert len(summary["ratios"]) == 2 and summary["min"] <= summary["median"] <= summary["max"]
+
+
+def test_access_line_run_prices_both_ways_of_writing_a_line():
+    done = subprocess.run([sys.executable, "-m", "benchmarks.serving.access_line", "--lines", "200", "--repeat", "1"],
+                          cwd=ROOT, check=True, timeout=60, capture_output=True, text=True)
+    prices = {line.split()[0]: float(line.split()[1]) for line in done.stdout.splitlines() if "µs per access line" in line}
+    assert set(prices) == {"logger.info", "logs.info_line"} and all(p > 0 for p in prices.values()), done.stdout
+    assert "info_line / logger.info = " in done.stdout
+    assert done.stderr == "", done.stderr  # the lines went to /dev/null, not to the terminal

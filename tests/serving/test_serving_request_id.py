@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import time
 import uuid
 
@@ -132,3 +133,32 @@ def test_info_lines_are_written_out_within_the_flush_interval_warnings_at_once(t
         logger.removeHandler(handler)
         handler.flush()
         os.close(fd)
+
+
+def test_an_access_line_written_directly_is_the_line_logging_writes(tmp_path, monkeypatch):
+    """serving.logs.info_line skips the LogRecord (the access log's hot path); its line must be logging's own."""
+    path = tmp_path / "log"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    handler = logs.BufferedLineHandler(fd)
+    handler.setFormatter(logs.JsonFormatter())
+    monkeypatch.setattr(logging.root, "handlers", [handler])
+    monkeypatch.setattr(logs, "_configured", handler)
+    level = logging.root.level
+    logging.root.setLevel(logging.INFO)  # setLevel, not the attribute: loggers cache what is enabled
+    logger = logging.getLogger("serving.access")
+    fields = {"method": "POST", "path": "/v2/models/m/infer", "status": 200, "duration_ms": 1.5, "client": None}
+    token = request_id.current.set("r-direct")
+    try:
+        logs.info_line(logger, "request", fields)
+        logger.info("request", extra={"fields": fields})
+        logging.root.setLevel(logging.WARNING)
+        logs.info_line(logger, "not at warning", fields)
+    finally:
+        logging.root.setLevel(level)
+        request_id.current.reset(token)
+        handler.flush()
+        os.close(fd)
+    direct, logged = [json.loads(line) for line in path.read_text().splitlines()]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", direct["time"])
+    assert abs(direct.pop("ts") - logged.pop("ts")) < 1 and direct.pop("time")[:16] == logged.pop("time")[:16]
+    assert direct == logged == {"level": "info", "logger": "serving.access", "msg": "request", "request_id": "r-direct", **fields}
