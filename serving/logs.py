@@ -57,8 +57,7 @@ def info_line(logger: logging.Logger, msg: str, fields: Mapping[str, Any]) -> No
     if handler is None or logging.root.handlers != [handler]:
         logger.info(msg, extra={"fields": fields})
         return
-    doc = handler.formatter.line(time.time(), "info", logger.name, msg, fields)  # type: ignore[union-attr]
-    handler.write(orjson.dumps(doc, default=str))
+    handler.emit_info(logger.name, msg, fields)
 
 
 FLUSH_S = 0.25
@@ -83,10 +82,15 @@ class BufferedLineHandler(logging.Handler):
         except Exception:
             self.handleError(record)
 
-    def write(self, line: bytes) -> None:
-        """One formatted INFO line (info_line), into the buffer."""
+    def emit_info(self, logger: str, msg: str, fields: Mapping[str, Any]) -> None:
+        """One INFO line without a LogRecord (info_line), formatted under the lock as emit's are (the formatter
+        keeps the last second's text)."""
         with self.lock:
-            self.stream.write(line + b"\n")
+            try:
+                doc = self.formatter.line(time.time(), "info", logger, msg, fields)  # type: ignore[union-attr]
+                self.stream.write(orjson.dumps(doc, default=str) + b"\n")
+            except Exception:
+                self.handleError(logging.makeLogRecord({"name": logger, "msg": msg, "levelno": logging.INFO}))
 
     def flush(self) -> None:
         with self.lock:

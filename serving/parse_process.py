@@ -36,10 +36,18 @@ class ParseProcess:
         self.pid: int | None = None
 
     async def start(self) -> None:
+        """Start and warm the process; if it cannot start (no room for its socket, a process limit), the server
+        serves without it, parsing on the parser thread, and says so once."""
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["serving.protocol"])
-        self._pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context)
-        self.pid = await asyncio.get_running_loop().run_in_executor(self._pool, os.getpid)
+        try:
+            self._pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context)
+            self.pid = await asyncio.get_running_loop().run_in_executor(self._pool, os.getpid)
+        except (OSError, BrokenProcessPool) as exc:
+            log.warning("no parser process: large JSON bodies are parsed on the parser thread",
+                        extra={"fields": {"error": repr(exc)}})
+            self.stop()
+            return
         log.info("parser process started", extra={"fields": {"pid": self.pid}})
 
     def takes(self, size: int, header_length: int | None) -> bool:

@@ -4,7 +4,9 @@ benchmark's (benchmarks/serving/probes.py), not a test's."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import os
 import signal
 
@@ -12,6 +14,7 @@ import httpx
 import numpy as np
 import pytest
 
+from serving import parse_process
 from serving.parse_process import PROCESS_BYTES
 from test_server import INFER, expected, features, outputs
 
@@ -70,3 +73,16 @@ def test_when_the_parser_process_dies_the_parser_thread_takes_over(large_json_se
     died = large_json_server.log_lines(lambda line: line["msg"].startswith("the parser process died"), count=2, timeout=1.0)
     assert len(died) == 1, large_json_server.log()
     assert httpx.get(large_json_server.url + "/v2/health/ready").status_code == 200
+
+
+def test_a_parser_process_that_cannot_start_leaves_parsing_on_the_thread(monkeypatch, caplog):
+    def refuse(*args, **kwargs):
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(parse_process.concurrent.futures, "ProcessPoolExecutor", refuse)
+    parser = parse_process.ParseProcess()
+    with caplog.at_level(logging.WARNING, logger="serving.parse"):
+        asyncio.run(parser.start())
+    assert not parser.takes(PROCESS_BYTES + 1, None) and parser.pid is None
+    (record,) = caplog.records
+    assert record.getMessage().startswith("no parser process") and "Too many open files" in record.fields["error"]
