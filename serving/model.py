@@ -16,9 +16,23 @@ import numpy as np
 import orjson
 import torch
 
-from serving.protocol import DATATYPES, DEFAULT_INPUT, TORCH_TO_DATATYPE, InferRequest, TensorSpec
+from serving.protocol import DATATYPES, DEFAULT_INPUT, InferRequest, TensorSpec
 
 DEFAULT_OUTPUT = "output__0"
+# The torch dtype of each protocol datatype (serving/protocol.py keeps to numpy); BF16 travels as float32 in numpy.
+TORCH_DTYPES: dict[str, torch.dtype] = {
+    "BOOL": torch.bool,
+    "UINT8": torch.uint8,
+    "INT8": torch.int8,
+    "INT16": torch.int16,
+    "INT32": torch.int32,
+    "INT64": torch.int64,
+    "FP16": torch.float16,
+    "FP32": torch.float32,
+    "FP64": torch.float64,
+    "BF16": torch.bfloat16,
+}
+TORCH_TO_DATATYPE = {dtype: name for name, dtype in TORCH_DTYPES.items()}
 METADATA_SUFFIX = ".json"  # metadata lives at "<artifact URI>.json"
 
 
@@ -51,7 +65,7 @@ class LoadedModel:
     def predict(self, arrays: Sequence[np.ndarray], datatypes: Sequence[str]) -> list[tuple[str, str, np.ndarray]]:
         """One forward pass; the caller holds torch.inference_mode. Returns (name, datatype, array) per output."""
         tensors = [
-            torch.from_numpy(array).to(self.device, DATATYPES[datatype].torch, non_blocking=True)
+            torch.from_numpy(array).to(self.device, TORCH_DTYPES[datatype], non_blocking=True)
             for array, datatype in zip(arrays, datatypes)
         ]
         result = self.module(*tensors)

@@ -8,8 +8,8 @@ write releases the GIL) and takes the arrays back (a copy). Binary bodies (the t
 bodies do not come here: their parse is a copy, or shorter than the hop.
 
 The process is forked from multiprocessing's fork server, a fresh interpreter that has imported serving.protocol
-(torch included) and nothing else: no model memory is in it. If it dies (killed, out of memory), parsing goes back
-to the parser thread and the server keeps serving.
+(numpy and orjson; not torch) and nothing else: no model memory is in it. If it dies (killed, out of memory), parsing
+goes back to the parser thread and the server keeps serving.
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import orjson
-import torch
 
 DEFAULT_INPUT = "input__0"  # Triton's PyTorch naming convention
 # The binary tensor data extension (KServe/Triton, ../shared/upstream/triton-binary-data-extension): the JSON
@@ -24,36 +23,48 @@ BINARY_HEADER = "Inference-Header-Content-Length"
 BINARY_EXTENSION = "binary_tensor_data"
 
 
+# bfloat16 (numpy has none): float32's 8 exponent bits and 7 of its 23 fraction bits, so its largest finite value
+# is (2 - 2**-7) * 2**127, about 3.39e38 (torch.finfo(torch.bfloat16).max; tests/serving/test_serving_datatypes.py checks it).
+BF16_MAX = (2 - 2**-7) * 2.0**127
+
+
 @dataclasses.dataclass(frozen=True)
 class Datatype:
+    """A tensor datatype as the protocol carries it (numpy, no torch: serving/parse_process.py's parser process imports
+    this module and should not pay for torch; serving/model.py maps each to its torch dtype)."""
+
     numpy: np.dtype
-    torch: torch.dtype
     kinds: str  # numpy kinds accepted from JSON: no silent float->int or number->bool casts
+    largest: float | None = None  # the datatype's own largest value where numpy's dtype carries a wider one (BF16)
 
     @functools.cached_property
     def range(self) -> tuple[float, float] | None:
-        """Smallest and largest value of the datatype (of torch's: BF16 is carried as float32); None for BOOL."""
-        if self.torch is torch.bool:
+        """Smallest and largest value of the datatype; None for BOOL."""
+        if self.numpy.kind == "b":
             return None
-        info = torch.finfo(self.torch) if self.torch.is_floating_point else torch.iinfo(self.torch)
-        return info.min, info.max
+        if self.largest is not None:
+            return -self.largest, self.largest
+        if self.numpy.kind == "f":
+            info = np.finfo(self.numpy)
+            return float(info.min), float(info.max)  # Python numbers, as torch.finfo gives: compared like them
+        ints = np.iinfo(self.numpy)
+        return ints.min, ints.max
 
 
 _INT_KINDS, _FLOAT_KINDS = "iu", "iuf"
 DATATYPES: dict[str, Datatype] = {
-    "BOOL": Datatype(np.dtype(np.bool_), torch.bool, "b"),
-    "UINT8": Datatype(np.dtype(np.uint8), torch.uint8, _INT_KINDS),
-    "INT8": Datatype(np.dtype(np.int8), torch.int8, _INT_KINDS),
-    "INT16": Datatype(np.dtype(np.int16), torch.int16, _INT_KINDS),
-    "INT32": Datatype(np.dtype(np.int32), torch.int32, _INT_KINDS),
-    "INT64": Datatype(np.dtype(np.int64), torch.int64, _INT_KINDS),
-    "FP16": Datatype(np.dtype(np.float16), torch.float16, _FLOAT_KINDS),
-    "FP32": Datatype(np.dtype(np.float32), torch.float32, _FLOAT_KINDS),
-    "FP64": Datatype(np.dtype(np.float64), torch.float64, _FLOAT_KINDS),
-    # numpy has no bfloat16: carried as float32 and converted by torch on the way in and out.
-    "BF16": Datatype(np.dtype(np.float32), torch.bfloat16, _FLOAT_KINDS),
+    "BOOL": Datatype(np.dtype(np.bool_), "b"),
+    "UINT8": Datatype(np.dtype(np.uint8), _INT_KINDS),
+    "INT8": Datatype(np.dtype(np.int8), _INT_KINDS),
+    "INT16": Datatype(np.dtype(np.int16), _INT_KINDS),
+    "INT32": Datatype(np.dtype(np.int32), _INT_KINDS),
+    "INT64": Datatype(np.dtype(np.int64), _INT_KINDS),
+    "FP16": Datatype(np.dtype(np.float16), _FLOAT_KINDS),
+    "FP32": Datatype(np.dtype(np.float32), _FLOAT_KINDS),
+    "FP64": Datatype(np.dtype(np.float64), _FLOAT_KINDS),
+    # numpy has no bfloat16: carried as float32 and converted by torch on the way in and out (serving/model.py).
+    "BF16": Datatype(np.dtype(np.float32), _FLOAT_KINDS, largest=BF16_MAX),
 }
-TORCH_TO_DATATYPE = {dt.torch: name for name, dt in DATATYPES.items()}
 
 
 class ProtocolError(ValueError):

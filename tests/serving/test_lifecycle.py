@@ -187,10 +187,11 @@ async def _get_until(client: httpx.AsyncClient, path: str, status: int) -> None:
 
 
 def test_large_bodies_are_parsed_off_the_event_loop(start_server, affine_path):
-    """8 bodies of ~8 MB: /v2/health/live answers and SIGTERM turns readiness off while they are still being
-    parsed, i.e. before the first of them is answered (on the event loop, every probe waited behind them)."""
+    """8 bodies of ~16 MB: /v2/health/live answers and SIGTERM turns readiness off while they are still being
+    parsed, i.e. before the first of them is answered (on the event loop, every probe waited behind them). Each takes
+    about 0.75 s to parse and answer here, one after another: the probes start well inside the first."""
     server = start_server(str(affine_path), "--shutdown-grace-s", "60").wait_ready()
-    rows = 500_000
+    rows = 1_000_000
     body = orjson.dumps({"inputs": [{"name": "features", "datatype": "FP32", "shape": [rows, 4],
                                      "data": np.full(rows * 4, 1.5, np.float32)}], "outputs": [{"name": "total"}]},
                         option=orjson.OPT_SERIALIZE_NUMPY)
@@ -199,7 +200,7 @@ def test_large_bodies_are_parsed_off_the_event_loop(start_server, affine_path):
     async def run():
         events: list[tuple[str, float]] = []
         posts = [asyncio.create_task(_timed(events, "infer", _raw_post(host, int(port), body))) for _ in range(8)]
-        await asyncio.sleep(0.5)  # the bodies are on their way (or in), the first is being parsed
+        await asyncio.sleep(0.3)  # the bodies are on their way (or in), the first is being parsed
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
             await _timed(events, "live", client.get("/v2/health/live"))
             server.proc.send_signal(signal.SIGTERM)
