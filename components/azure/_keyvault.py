@@ -10,9 +10,13 @@ versionless URI pick a new version up by themselves.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_azure_native.keyvault as keyvault
+import pulumi_azure_native.managedidentity as managedidentity
+
+from . import _roles
 
 SOFT_DELETE_RETENTION_DAYS = 90  # the most Key Vault allows (7-90)
 KEY_SIZE = 3072
@@ -95,3 +99,58 @@ def customer_managed_key(
         opts=opts,
     )
     return ManagedKey(vault, key)
+
+
+@dataclass(frozen=True)
+class EncryptionKey:
+    """What a service encrypts its data with: a user-assigned identity, a key in a vault of its own, and the role
+    assignment that lets the identity use the key (the service waits for it: it reads the key when it is created)."""
+
+    identity: managedidentity.UserAssignedIdentity
+    managed: ManagedKey
+    key_access: pulumi.Resource
+
+
+def encryption_key(
+    parent: pulumi.Resource,
+    name: str,
+    *,
+    identity_name: pulumi.Input[str],
+    vault_name: pulumi.Input[str],
+    key_name: str,
+    resource_group_name: pulumi.Input[str],
+    client: Any,
+    tags: dict[str, str],
+    opts: pulumi.ResourceOptions,
+    network_acls: dict | None = None,
+) -> EncryptionKey:
+    """The identity ``<name>-encryption``, the vault and key of ``customer_managed_key`` and the identity's Key Vault
+    Crypto Service Encryption User role on the key, all kept with the data (``opts``: the caller's data options):
+    the service cannot read its data without them. ``client``: the deployer's client config (tenant, subscription)."""
+    identity = managedidentity.UserAssignedIdentity(
+        f"{name}-encryption",
+        resource_name_=identity_name,
+        resource_group_name=resource_group_name,
+        tags=tags,
+        opts=opts,
+    )
+    managed = customer_managed_key(
+        name,
+        vault_name=vault_name,
+        key_name=key_name,
+        resource_group_name=resource_group_name,
+        tenant_id=client.tenant_id,
+        tags=tags,
+        opts=opts,
+        network_acls=network_acls,
+    )
+    key_access = _roles.assign(
+        parent,
+        f"{name}-key-encryption-user",
+        role=_roles.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
+        principal_id=identity.principal_id,
+        scope=managed.key.id,
+        subscription_id=client.subscription_id,
+    )
+    return EncryptionKey(identity, managed, key_access)
+

@@ -28,7 +28,6 @@ from __future__ import annotations
 from typing import Any, Literal, Mapping, Required, Sequence, TypedDict
 
 import pulumi
-import pulumi_azure_native.managedidentity as managedidentity
 import pulumi_azure_native.storage as storage
 from pydantic import Field
 
@@ -39,7 +38,7 @@ from lepton_infra.spec.azure import AdlsDataLakeSpec, AzureTags
 
 from .._resource_options import data_options
 from . import _names, _roles
-from ._keyvault import customer_managed_key
+from ._keyvault import encryption_key
 from .workload_identity import WorkloadIdentity
 
 TOKEN = "lepton:azure:DataLake"
@@ -141,30 +140,18 @@ class DataLake(pulumi.ComponentResource):
         group, tags = args.resource_group_name, dict(args.tags)
 
         # The account cannot read its own data without this identity and key: both are kept with the data.
-        encryption_identity = managedidentity.UserAssignedIdentity(
-            f"{name}-encryption",
-            resource_name_=physical_name(prefix, "lake-encryption", max_length=128),
-            resource_group_name=group,
-            tags=tags,
-            opts=data_opts,
-        )
-        managed = customer_managed_key(
+        cmk = encryption_key(
+            self,
             name,
+            identity_name=physical_name(prefix, "lake-encryption", max_length=128),
             vault_name=_names.global_name_output(_names.KEY_VAULT, prefix, "lake", client.subscription_id),
             key_name="lake",
             resource_group_name=group,
-            tenant_id=client.tenant_id,
+            client=client,
             tags=tags,
             opts=data_opts,
         )
-        key_access = _roles.assign(
-            self,
-            f"{name}-key-encryption-user",
-            role=_roles.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
-            principal_id=encryption_identity.principal_id,
-            scope=managed.key.id,
-            subscription_id=client.subscription_id,
-        )
+        encryption_identity, managed = cmk.identity, cmk.managed
         account = storage.StorageAccount(
             f"{name}-account",
             account_name=_names.global_name_output(_names.STORAGE_ACCOUNT, prefix, "lake", client.subscription_id),
@@ -191,7 +178,7 @@ class DataLake(pulumi.ComponentResource):
                 "services": {"blob": {"enabled": True, "key_type": "Account"}, "file": {"enabled": True, "key_type": "Account"}},
             },
             tags=tags,
-            opts=pulumi.ResourceOptions.merge(data_opts, pulumi.ResourceOptions(depends_on=[key_access])),
+            opts=pulumi.ResourceOptions.merge(data_opts, pulumi.ResourceOptions(depends_on=[cmk.key_access])),
         )
         child = pulumi.ResourceOptions(parent=self)
         blob_service = storage.BlobServiceProperties(

@@ -41,7 +41,6 @@ from typing import Any, Mapping, Required, TypedDict
 import pulumi
 import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.containerregistry as containerregistry
-import pulumi_azure_native.managedidentity as managedidentity
 from pydantic import Field
 
 from lepton_infra import outbound
@@ -51,7 +50,7 @@ from lepton_infra.spec.azure import AcrRegistrySpec, AzureTags
 
 from .._resource_options import data_options
 from . import _names, _roles
-from ._keyvault import customer_managed_key
+from ._keyvault import encryption_key
 
 TOKEN = "lepton:azure:ContainerRegistry"
 SKU = "Premium"
@@ -180,39 +179,26 @@ class ContainerRegistry(pulumi.ComponentResource):
         """The key, its vault and the identity the registry reads it through: the Registry's identity and encryption
         inputs, and the role assignment it waits for. Kept with the registry (data options): the registry cannot read
         its images without them."""
-        group, tags = args.resource_group_name, dict(args.tags)
-        identity = managedidentity.UserAssignedIdentity(
-            f"{name}-encryption",
-            resource_name_=physical_name(prefix, "registry-encryption", max_length=128),
-            resource_group_name=group,
-            tags=tags,
-            opts=data_opts,
-        )
-        managed = customer_managed_key(
+        cmk = encryption_key(
+            self,
             name,
+            identity_name=physical_name(prefix, "registry-encryption", max_length=128),
             vault_name=_names.global_name_output(_names.KEY_VAULT, prefix, "acr", client.subscription_id),
             key_name="registry",
-            resource_group_name=group,
-            tenant_id=client.tenant_id,
-            tags=tags,
+            resource_group_name=args.resource_group_name,
+            client=client,
+            tags=dict(args.tags),
             opts=data_opts,
             network_acls=CMK_VAULT_NETWORK,
         )
-        key_access = _roles.assign(
-            self,
-            f"{name}-key-encryption-user",
-            role=_roles.KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
-            principal_id=identity.principal_id,
-            scope=managed.key.id,
-            subscription_id=client.subscription_id,
-        )
+        identity, managed = cmk.identity, cmk.managed
         return {
             "identity": identity.id.apply(lambda i: {"type": "UserAssigned", "user_assigned_identities": {i: {}}}),
             "encryption": {
                 "status": "enabled",
                 "key_vault_properties": {"key_identifier": managed.key_uri, "identity": identity.client_id},
             },
-        }, [key_access]
+        }, [cmk.key_access]
 
     def grant_pull(self, name: str, principal_id: pulumi.Input[str]):
         """Let ``principal_id`` (a cluster's kubelet identity) pull from this registry only (AcrPull)."""
