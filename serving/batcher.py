@@ -2,10 +2,18 @@
 
 The event loop appends requests to a bounded queue; one dedicated worker thread takes the oldest request,
 adds later requests with the same batch key (datatypes and trailing shapes) until the batch holds
-`max_batch_size` rows or the oldest request has waited `max_delay_s` (or no other request can arrive: every
-open connection already has one queued), concatenates along dimension 0, runs
+`max_batch_size` rows or `max_delay_s` has passed since the later of the oldest request's arrival and the end
+of the previous forward pass (or no other request can arrive: every open connection already has one queued),
+concatenates along dimension 0, runs
 the forward pass (torch releases the GIL, so the event loop keeps parsing meanwhile), splits the outputs
 back by row counts and resolves all the batch's futures with one `call_soon_threadsafe`.
+
+Why the delay also counts from the end of the previous forward: requests that arrived during a forward have
+already waited longer than the delay when it ends, so a delay counted from arrival alone starts the next
+forward at once with whatever is queued. Under a steady closed loop that settles into two alternating half
+batches (one computing while the other's answers go out and its next requests come in), and a model whose
+forward costs about the same for 16 rows as for 32 then serves half its throughput. Giving the batch one
+delay to fill after each forward costs a request at most that delay, and fills the batches (benchmarks/README.md).
 
 If a batched forward fails, each member is run again on its own so only the request the model rejects gets
 an error: one bad tensor never costs its neighbours their answers.
@@ -93,6 +101,7 @@ class Batcher:
         self._cond = threading.Condition(threading.Lock())
         self._closed = False
         self._running: list[_Work] = []  # the batch in the worker's forward pass
+        self._free_since = 0.0  # when the worker's last forward ended: the next batch may fill until then + delay
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread = threading.Thread(target=self._run, name="serving-batcher", daemon=True)
         metrics.queue_depth.set_function(lambda: len(self._queue))
@@ -152,6 +161,7 @@ class Batcher:
                     results = [ModelError(exc)] * len(batch)
                 with self._cond:
                     self._running = []
+                    self._free_since = time.monotonic()
                 self._loop.call_soon_threadsafe(_deliver, batch, results)
 
     def _next_batch(self) -> list[_Work] | None:
@@ -177,7 +187,7 @@ class Batcher:
                         if rows == self._max_rows:
                             full = True
                             break
-                wait = first.enqueued + self._max_delay - time.monotonic()
+                wait = max(first.enqueued, self._free_since) + self._max_delay - time.monotonic()
                 if full or wait <= 0 or self._closed or self._nobody_else_can_join():
                     self._remove(batch)
                     self._running = batch
