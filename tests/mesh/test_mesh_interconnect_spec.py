@@ -3,9 +3,12 @@ can join; which stacks get a VPN at all; and that a cell coming or going leaves 
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from lepton_infra.spec import SpecError, parse_platform_spec
+from lepton_infra.spec.azure import last_block
 from lepton_infra.spec.interconnect import default_asn, plan_vpn
 from mesh_support import in_cell, plan_of, prod, prod_spec, prod_without
 from stack_support import planned_stack
@@ -95,6 +98,14 @@ def test_an_azure_gateway_subnet_must_fit_the_vnet_apart_from_the_nodes():
     cell_of(spec, "azure-eus2")["network"]["gateway_subnet_cidr"] = "10.50.255.240/28"
     [(path, message)] = issues_of(spec)
     assert path == "cells[1].network.gateway_subnet_cidr" and "/27" in message
+
+
+@pytest.mark.parametrize("cidr", ["10.50.0.0/16", "10.0.0.0/8", "172.16.4.0/22", "192.168.7.0/24", "10.9.9.0/27"])
+def test_the_default_gateway_subnet_is_the_vnets_last_27(cidr):
+    network = ipaddress.IPv4Network(cidr)
+    assert last_block(network, 27) == list(network.subnets(new_prefix=27))[-1]
+    with pytest.raises(ValueError):  # as subnets() itself refuses a prefix shorter than the network's
+        last_block(network, network.prefixlen - 1)
 
 
 @pytest.mark.parametrize("stack", ["dev", "local"])
