@@ -267,8 +267,10 @@ def build_app(state: ServerState) -> ASGIApp:
         log.exception("unhandled error on %s", request.url.path)
         return _error("internal server error", 500)
 
+    # Starlette tries routes in order, a regular expression each: inference first, as it is nearly every request.
     model_paths = ("/v2/models/{name}", "/v2/models/{name}/versions/{version}")
-    routes = [
+    routes = [Route(base + "/infer", infer, methods=["POST"]) for base in model_paths]
+    routes += [
         Route("/v2/health/live", live),
         Route("/v2/health/ready", ready),
         Route("/v2", server_metadata),
@@ -276,11 +278,7 @@ def build_app(state: ServerState) -> ASGIApp:
     if metrics.enabled:  # --no-metrics: no /metrics at all (serving/metrics.py, NoMetrics)
         routes.append(Route("/metrics", prometheus))
     for base in model_paths:
-        routes += [
-            Route(base, model_metadata),
-            Route(base + "/ready", model_ready),
-            Route(base + "/infer", infer, methods=["POST"]),
-        ]
+        routes += [Route(base, model_metadata), Route(base + "/ready", model_ready)]
     app: ASGIApp = Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: server_error})
     if settings.access_log:
         app = AccessLog(app, name)
