@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import statistics
@@ -43,6 +44,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repetitions", type=int, help="ABBA pairs per cell (default 4, quick 2)")
     parser.add_argument("--duration", type=float, help="measured seconds per window (default 4, quick 1.5)")
     parser.add_argument("--warmup", type=float, help="unmeasured seconds before each window (default 1, quick 0.3)")
+    parser.add_argument("--max-queue-delay-ms", type=float, default=5.0, help="batching delay of both servers")
     parser.add_argument("--server-cpus", default=",".join(map(str, cpus[-1:])))
     parser.add_argument("--client-cpus", default=",".join(map(str, cpus[:-1] or cpus)))
     parser.add_argument("--json", type=Path, help="write the windows and ratios here")
@@ -74,7 +76,8 @@ def measure_model(spec: models.ModelSpec, args: argparse.Namespace, workdir: Pat
         # of their own (memory layout, allocator state), which would otherwise count as the feature's cost.
         logs = {key: workdir / f"{key}-{spec.name}-{repetition}.log" for key in VARIANTS}
         running = {
-            key: servers.RunningServer(kind, spec.path, spec.name, args.server_cpus, 1, logs[key])
+            key: servers.RunningServer(dataclasses.replace(kind, max_queue_delay_ms=args.max_queue_delay_ms), spec.path,
+                                       spec.name, args.server_cpus, 1, logs[key])
             for key, kind in VARIANTS.items()
         }
         try:

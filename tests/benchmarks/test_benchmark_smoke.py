@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -83,3 +84,13 @@ def test_access_line_run_prices_both_ways_of_writing_a_line():
     assert set(prices) == {"logger.info", "logs.info_line"} and all(p > 0 for p in prices.values()), done.stdout
     assert "info_line / logger.info = " in done.stdout
     assert done.stderr == "", done.stderr  # the lines went to /dev/null, not to the terminal
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_on_path_run_prices_the_features_per_request_in_process(binary):
+    command = [sys.executable, "-m", "benchmarks.serving.on_path", "--requests", "40", "--repetitions", "2"]
+    done = subprocess.run(command + (["--binary"] if binary else []), cwd=ROOT, check=True, timeout=120,
+                          capture_output=True, text=True)
+    match = re.search(r"on ([\d.]+) µs \(min [\d.]+\), off ([\d.]+) µs", done.stdout)
+    assert match and float(match[1]) > 0 and float(match[2]) > 0, done.stdout
+    assert done.stdout.startswith("binary" if binary else "JSON"), done.stdout
