@@ -9,7 +9,8 @@ bodies do not come here: their parse is a copy, or shorter than the hop.
 
 The process is forked from multiprocessing's fork server, a fresh interpreter that has imported serving.protocol
 (numpy and orjson; not torch) and nothing else: no model memory is in it. If it dies (killed, out of memory), parsing
-goes back to the parser thread and the server keeps serving.
+goes back to the parser thread and the server keeps serving. It exits when the server does, however the server ends
+(`_exit_with`); the fork server then follows.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import concurrent.futures
 import logging
 import multiprocessing
 import os
+import select
+import threading
 from collections.abc import Sequence
 from concurrent.futures.process import BrokenProcessPool
 
@@ -41,7 +44,8 @@ class ParseProcess:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["serving.protocol"])
         try:
-            self._pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context)
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                max_workers=1, mp_context=context, initializer=_exit_with, initargs=(os.getpid(),))
             self.pid = await asyncio.get_running_loop().run_in_executor(self._pool, os.getpid)
         except (OSError, BrokenProcessPool) as exc:
             log.warning("no parser process: large JSON bodies are parsed on the parser thread",
@@ -69,3 +73,22 @@ class ParseProcess:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+
+def _exit_with(server_pid: int) -> None:
+    """In the worker: exit as soon as the serving process has, however it ended.
+
+    A server stopped in order shuts the pool down, but one killed (SIGKILL, out of memory) cannot: the worker would
+    wait for work for good, since it holds both ends of its own task pipe and never sees end-of-file, and it holds
+    the fork server's "alive" pipe open too, so neither would ever exit (in a container the runtime reaps them with
+    the server; run directly, they stay). A pidfd of the server becomes readable when the server exits."""
+    try:
+        server = os.pidfd_open(server_pid)
+    except ProcessLookupError:  # already gone
+        os._exit(0)
+
+    def wait() -> None:
+        select.select([server], [], [])
+        os._exit(0)
+
+    threading.Thread(target=wait, name="exit-with-server", daemon=True).start()

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import signal
+import time
 
 import httpx
 import numpy as np
@@ -86,3 +87,25 @@ def test_a_parser_process_that_cannot_start_leaves_parsing_on_the_thread(monkeyp
     assert not parser.takes(PROCESS_BYTES + 1, None) and parser.pid is None
     (record,) = caplog.records
     assert record.getMessage().startswith("no parser process") and "Too many open files" in record.fields["error"]
+
+
+def test_the_parser_process_and_its_fork_server_end_with_the_server_however_it_ends(large_json_server):
+    """SIGKILL leaves no time to stop the pool: the worker must notice on its own, and then the fork server too.
+    (In a container the runtime would reap them with the server; run directly, they would stay for good.)"""
+    worker = parser_pid(large_json_server)
+    fork_server = int(open(f"/proc/{worker}/stat").read().rpartition(")")[2].split()[1])  # the worker's parent
+    assert fork_server != large_json_server.proc.pid
+    large_json_server.proc.kill()
+    large_json_server.proc.wait(10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(alive(pid) for pid in (worker, fork_server)):
+        time.sleep(0.05)
+    assert not alive(worker) and not alive(fork_server), (worker, fork_server)
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie (a zombie whose parent is gone is reaped by init soon after)."""
+    try:
+        return open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
