@@ -280,6 +280,5 @@ def build_app(state: ServerState) -> ASGIApp:
     for base in model_paths:
         routes += [Route(base, model_metadata), Route(base + "/ready", model_ready)]
     app: ASGIApp = Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: server_error})
-    if settings.access_log:
-        app = AccessLog(app, name)
-    return RequestId(app)  # outermost: the id is set before anything below logs
+    # Outermost: the id is set before anything below logs, and the access line is written under it.
+    return RequestId(app, AccessLog(name) if settings.access_log else None)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import random
 import re
+import time
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -40,19 +42,24 @@ def incoming(scope: Scope) -> str | None:
 
 
 class RequestId:
-    """ASGI middleware: sets :data:`current` for the request and echoes the id as the response's x-request-id."""
+    """ASGI middleware: sets :data:`current` for the request and echoes the id as the response's x-request-id; then,
+    still under the id, hands the answered request to `access_log` (serving.access_log.AccessLog) when there is one."""
 
-    def __init__(self, app: ASGIApp):
-        self.app = app
+    def __init__(self, app: ASGIApp, access_log: Callable[[Scope, int, float], None] | None = None):
+        self.app, self.access_log = app, access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        started = time.perf_counter()
         request_id = incoming(scope) or new_id()
         header = (_HEADER_BYTES, request_id.encode("ascii"))
+        status = 500  # what the access log says of a request that fails unanswered
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
@@ -60,4 +67,6 @@ class RequestId:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            if self.access_log is not None:
+                self.access_log(scope, status, started)
             current.reset(token)
