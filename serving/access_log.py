@@ -27,7 +27,8 @@ def record_outcome(scope: Scope, outcome: str) -> None:
 class AccessLog:
     """Writes the access line of an answered HTTP request (or of one that failed unanswered: status 500). Called by
     serving.request_id.RequestId, which wraps every request already, so the line needs no middleware layer of its own
-    (a layer is a coroutine and a send wrapper per request: a quarter of the line's cost, benchmarks/README.md)."""
+    (a coroutine and a send wrapper more per request; benchmarks/README.md, "What metrics and the request-id access
+    log cost")."""
 
     def __init__(self, model: str):
         self.model = model
