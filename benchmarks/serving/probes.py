@@ -62,7 +62,10 @@ async def _poll(port: int, path: str, until: asyncio.Event, latencies: list[floa
     try:
         while not until.is_set():
             started = time.perf_counter()
-            status, _ = await conn.send(request)
+            try:
+                status, _ = await conn.send(request)
+            except (ConnectionError, asyncio.IncompleteReadError):  # the server has drained and closed: done
+                return
             latencies.append((time.perf_counter() - started) * 1000)
             statuses.append(status)
             await asyncio.sleep(0.01)
@@ -73,8 +76,10 @@ async def _poll(port: int, path: str, until: asyncio.Event, latencies: list[floa
 def _poll_in_process(port: int, path: str, until, results) -> None:
     """_poll in a process of its own (``until``: a multiprocessing Event); sends back (latencies, statuses)."""
     latencies: list[float] = []
-    asyncio.run(_poll(port, path, until, latencies, []))
-    results.send(latencies)
+    try:
+        asyncio.run(_poll(port, path, until, latencies, []))
+    finally:  # always: the parent waits for them
+        results.send(latencies)
 
 
 async def _measure(server: servers.RunningServer, request: bytes, bodies: int) -> dict:
