@@ -135,16 +135,26 @@ def test_info_lines_are_written_out_within_the_flush_interval_warnings_at_once(t
         os.close(fd)
 
 
-def test_an_access_line_written_directly_is_the_line_logging_writes(tmp_path, monkeypatch):
-    """serving.logs.info_line skips the LogRecord (the access log's hot path); its line must be logging's own."""
+@pytest.fixture
+def access_log_file(tmp_path, monkeypatch):
+    """The handler ``logs.configure`` installs, writing to a file (flushed by the test, not by its timer), at INFO:
+    (the file, the handler)."""
     path = tmp_path / "log"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT)
-    handler = logs.BufferedLineHandler(fd)
+    handler = logs.BufferedLineHandler(fd, flush_s=60)
     handler.setFormatter(logs.JsonFormatter())
     monkeypatch.setattr(logging.root, "handlers", [handler])
     monkeypatch.setattr(logs, "_configured", handler)
     level = logging.root.level
     logging.root.setLevel(logging.INFO)  # setLevel, not the attribute: loggers cache what is enabled
+    yield path, handler
+    logging.root.setLevel(level)
+    os.close(fd)
+
+
+def test_an_access_line_written_directly_is_the_line_logging_writes(access_log_file):
+    """serving.logs.info_line skips the LogRecord (the access log's hot path); its line must be logging's own."""
+    path, handler = access_log_file
     logger = logging.getLogger("serving.access")
     fields = {"method": "POST", "path": "/v2/models/m/infer", "status": 200, "duration_ms": 1.5, "client": None}
     token = request_id.current.set("r-direct")
@@ -154,38 +164,25 @@ def test_an_access_line_written_directly_is_the_line_logging_writes(tmp_path, mo
         logging.root.setLevel(logging.WARNING)
         logs.info_line(logger, "not at warning", fields)
     finally:
-        logging.root.setLevel(level)
         request_id.current.reset(token)
         handler.flush()
-        os.close(fd)
     direct, logged = [json.loads(line) for line in path.read_text().splitlines()]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", direct["time"])
     assert abs(direct.pop("ts") - logged.pop("ts")) < 1 and direct.pop("time")[:16] == logged.pop("time")[:16]
     assert direct == logged == {"level": "info", "logger": "serving.access", "msg": "request", "request_id": "r-direct", **fields}
 
 
-def test_queued_access_lines_keep_their_request_id_and_their_place_among_other_lines(tmp_path, monkeypatch):
+def test_queued_access_lines_keep_their_request_id_and_their_place_among_other_lines(access_log_file):
     """info_line's lines are formatted later, in a batch: each keeps the id it was logged under, and its order."""
-    path = tmp_path / "log"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
-    handler = logs.BufferedLineHandler(fd, flush_s=60)
-    handler.setFormatter(logs.JsonFormatter())
-    monkeypatch.setattr(logging.root, "handlers", [handler])
-    monkeypatch.setattr(logs, "_configured", handler)
-    level = logging.root.level
-    logging.root.setLevel(logging.INFO)
+    path, handler = access_log_file
     logger = logging.getLogger("serving.access")
-    try:
-        for rid, write in (("r-1", lambda: logs.info_line(logger, "one", {"status": 200})),
-                           ("r-2", lambda: logger.warning("two")),
-                           (None, lambda: logs.info_line(logger, "three", {"status": 404}))):
-            token = request_id.current.set(rid)
-            write()
-            request_id.current.reset(token)
-        handler.flush()
-    finally:
-        logging.root.setLevel(level)
-        os.close(fd)
+    for rid, write in (("r-1", lambda: logs.info_line(logger, "one", {"status": 200})),
+                       ("r-2", lambda: logger.warning("two")),
+                       (None, lambda: logs.info_line(logger, "three", {"status": 404}))):
+        token = request_id.current.set(rid)
+        write()
+        request_id.current.reset(token)
+    handler.flush()
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [(line["msg"], line.get("request_id"), line.get("status")) for line in lines] == [
         ("one", "r-1", 200), ("two", "r-2", None), ("three", None, 404)]
