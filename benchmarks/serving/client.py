@@ -35,17 +35,23 @@ def encode_request(host: str, port: int, path: str, payload: dict) -> bytes:
     return head.encode() + body
 
 
-def encode_binary_request(host: str, port: int, path: str, name: str, datatype: str, array: np.ndarray) -> bytes:
-    """A POST with the binary tensor data extension: the input and the outputs as raw little-endian bytes."""
+def binary_body(name: str, datatype: str, array: np.ndarray) -> tuple[bytes, int]:
+    """The body of a request with the binary tensor data extension (the input and the outputs as raw little-endian
+    bytes), and its JSON header's length (the Inference-Header-Content-Length)."""
     header = orjson.dumps({
         "inputs": [{"name": name, "shape": list(array.shape), "datatype": datatype,
                     "parameters": {"binary_data_size": array.nbytes}}],
         "parameters": {"binary_data_output": True},
     })  # fmt: skip
-    body = header + np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<")).tobytes()
+    return header + np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<")).tobytes(), len(header)
+
+
+def encode_binary_request(host: str, port: int, path: str, name: str, datatype: str, array: np.ndarray) -> bytes:
+    """A POST with the binary tensor data extension (binary_body)."""
+    body, header_length = binary_body(name, datatype, array)
     head = (
         f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/octet-stream\r\n"
-        f"Inference-Header-Content-Length: {len(header)}\r\nContent-Length: {len(body)}\r\n\r\n"
+        f"Inference-Header-Content-Length: {header_length}\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import logging
 import os
 import statistics
 import time
@@ -31,6 +32,9 @@ from serving.config import Settings
 from serving.metrics import for_settings
 from serving.model import LoadedModel
 from serving.protocol import TensorSpec
+
+from . import client
+from .run import v2_payload
 
 FEATURES = ("log", "metrics")
 PATH = "/v2/models/m/infer"
@@ -58,19 +62,16 @@ def app_with(features: set[str], loop: asyncio.AbstractEventLoop):
 
 
 def request(binary: bool) -> tuple[list[tuple[bytes, bytes]], bytes]:
-    """Headers and body of one MLP request (run.py's shape)."""
+    """Headers and body of one MLP request, as run.py sends it (one row of 1,024 FP32)."""
     row = np.random.default_rng(1).standard_normal((1, 1024)).astype(np.float32)
-    headers = [(b"host", b"bench"), (b"content-type", b"application/json")]
-    tensor = {"name": "input__0", "shape": [1, 1024], "datatype": "FP32"}
     if binary:
-        head = orjson.dumps({"inputs": [{**tensor, "parameters": {"binary_data_size": row.nbytes}}],
-                             "parameters": {"binary_data_output": True}})
-        body = head + row.tobytes()
-        headers.append((b"inference-header-content-length", str(len(head)).encode()))
+        body, header_length = client.binary_body("input__0", "FP32", row)
+        headers = [(b"content-type", b"application/octet-stream"),
+                   (b"inference-header-content-length", str(header_length).encode())]
     else:
-        body = orjson.dumps({"inputs": [{**tensor, "data": row.ravel().tolist()}]})
-    headers.append((b"content-length", str(len(body)).encode()))
-    return headers, body
+        body = orjson.dumps(v2_payload(torch.from_numpy(row), "FP32"))
+        headers = [(b"content-type", b"application/json")]
+    return [(b"host", b"bench"), *headers, (b"content-length", str(len(body)).encode())], body
 
 
 async def call(app, headers, body: bytes) -> None:
@@ -91,7 +92,7 @@ async def call(app, headers, body: bytes) -> None:
         raise RuntimeError(f"the app answered {status}")
 
 
-async def measure(args: argparse.Namespace) -> dict[str, list[float]]:
+async def measure(args: argparse.Namespace, log_handler: logging.Handler) -> dict[str, list[float]]:
     loop = asyncio.get_running_loop()
     apps = {"on": app_with(set(args.on), loop), "off": app_with(set(), loop)}
     headers, body = request(args.binary)
@@ -106,7 +107,7 @@ async def measure(args: argparse.Namespace) -> dict[str, list[float]]:
             started = time.process_time()
             for _ in range(args.requests):
                 await call(apps[key], headers, body)
-            logs._configured.flush()  # queued access lines are formatted here: their cost counts
+            log_handler.flush()  # queued access lines are formatted here: their cost counts
             cpu_us[key].append((time.process_time() - started) / args.requests * 1e6)
     return cpu_us
 
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 2)  # the access lines go to stderr
     logs.configure("info")
-    cpu_us = uvloop.run(measure(args))
+    cpu_us = uvloop.run(measure(args, logging.root.handlers[0]))
     on, off = statistics.median(cpu_us["on"]), statistics.median(cpu_us["off"])
     print(f"{'binary' if args.binary else 'JSON'}, on = {' + '.join(args.on)}: CPU per request "
           f"on {on:.1f} µs (min {min(cpu_us['on']):.1f}), off {off:.1f} µs (min {min(cpu_us['off']):.1f}), "
