@@ -153,4 +153,3 @@ def encryption_key(
         subscription_id=client.subscription_id,
     )
     return EncryptionKey(identity, managed, key_access)
-
